@@ -1,0 +1,43 @@
+# Two commands matter: `make run` and `make test`. Everything installs from uv.lock into .venv/.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+BOOT := .uv
+UV := $(BOOT)/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Never let uv fetch an interpreter: the machine's own Python is the one we support.
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: run test lint typecheck unit bench scan clean install
+
+# uv itself is bootstrapped from PyPI into a private venv, so a machine needs only Python and make.
+$(UV):
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(VENV)/bin/jwtauth serve
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	$(VENV)/bin/pytest --cov --cov-report=term
+
+test: lint typecheck unit
+
+bench: install
+	$(VENV)/bin/python -m bench.tokens
+
+clean:
+	rm -rf $(BOOT) $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,199 @@
+"""The exception hierarchy: every error jwtauth raises derives from :class:`JWTAuthError`.
+
+::
+
+    JWTAuthError
+    ├── TokenError                  the presented token is not acceptable (HTTP 401)
+    │   ├── MalformedTokenError     not a canonical, bounded JWS compact serialization
+    │   ├── AlgorithmError          `alg` is `none`, unknown, or not the key's algorithm
+    │   ├── ForbiddenHeaderError    `jwk`, `jku`, `x5u`, `x5c`, `crit`, `b64: false`, ...
+    │   ├── UnknownKeyError         `kid` missing or not in our keyring
+    │   ├── BadSignatureError       the signature does not verify
+    │   ├── TokenTypeError          an access token presented as another type, or vice versa
+    │   ├── RevokedTokenError       revoked (by `jti`, by subject, or globally)
+    │   └── ClaimError              a registered claim fails validation; ``.claim`` names it
+    │       ├── MissingClaimError
+    │       ├── ExpiredTokenError
+    │       ├── ImmatureTokenError  `nbf` or `iat` in the future
+    │       ├── AudienceError
+    │       └── IssuerError
+    ├── KeyConfigurationError       a key or secret is unusable (raised at start-up, not per request)
+    │   ├── WeakSecretError         too short, a placeholder, low entropy, or a public key
+    │   └── InsecureKeyFileError    a key file readable by group or others
+    └── ConfigurationError          settings that cannot work together
+
+Every message is written to be shown to a client: it never contains the token, a key, a
+secret or a claim value that came from the token. ``code`` is a stable machine-readable name.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AlgorithmError",
+    "AudienceError",
+    "BadSignatureError",
+    "ClaimError",
+    "ConfigurationError",
+    "ExpiredTokenError",
+    "ForbiddenHeaderError",
+    "ImmatureTokenError",
+    "InsecureKeyFileError",
+    "IssuerError",
+    "JWTAuthError",
+    "KeyConfigurationError",
+    "MalformedTokenError",
+    "MissingClaimError",
+    "RevokedTokenError",
+    "SecurityWarning",
+    "TokenError",
+    "TokenTypeError",
+    "UnknownKeyError",
+    "WeakSecretError",
+]
+
+
+class SecurityWarning(UserWarning):
+    """Warned when something is accepted in development that production would refuse."""
+
+
+class JWTAuthError(Exception):
+    """Base class of every error raised by jwtauth."""
+
+    code: ClassVar[str] = "jwtauth_error"
+    default_message: ClassVar[str] = "Authentication failed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class TokenError(JWTAuthError):
+    """Raised when a presented token is not acceptable; maps to HTTP 401."""
+
+    code = "invalid_token"
+    default_message = "The token is invalid."
+
+
+class MalformedTokenError(TokenError):
+    """Raised when a token is not a canonical, size-bounded JWS compact serialization."""
+
+    code = "malformed_token"
+    default_message = "The token is malformed."
+
+
+class AlgorithmError(TokenError):
+    """Raised when the header's `alg` is `none`, unknown, or differs from the key's algorithm."""
+
+    code = "invalid_algorithm"
+    default_message = "The token's algorithm is not accepted."
+
+
+class ForbiddenHeaderError(TokenError):
+    """Raised when the header carries a parameter we refuse (key locations, `crit`, `b64`)."""
+
+    code = "forbidden_header"
+    default_message = "The token's header contains a parameter that is not accepted."
+
+
+class UnknownKeyError(TokenError):
+    """Raised when the token's `kid` is missing or names no key in the keyring."""
+
+    code = "unknown_key"
+    default_message = "The token was not signed by a known key."
+
+
+class BadSignatureError(TokenError):
+    """Raised when the signature does not verify with the key named by `kid`."""
+
+    code = "bad_signature"
+    default_message = "The token's signature is invalid."
+
+
+class TokenTypeError(TokenError):
+    """Raised when a token of one type (its `typ` header) is presented as another."""
+
+    code = "wrong_token_type"
+    default_message = "The token is not of the expected type."
+
+
+class RevokedTokenError(TokenError):
+    """Raised when the token, its subject or every token was revoked."""
+
+    code = "token_revoked"
+    default_message = "The token has been revoked."
+
+
+class ClaimError(TokenError):
+    """Raised when a claim fails validation; ``claim`` names it (never its value)."""
+
+    code = "invalid_claim"
+    default_message = "The token's claims are invalid."
+
+    def __init__(self, message: str | None = None, *, claim: str | None = None) -> None:
+        self.claim = claim
+        super().__init__(message)
+
+
+class MissingClaimError(ClaimError):
+    """Raised when a required claim is absent."""
+
+    code = "missing_claim"
+    default_message = "The token lacks a required claim."
+
+
+class ExpiredTokenError(ClaimError):
+    """Raised when `exp` is in the past (beyond the leeway)."""
+
+    code = "token_expired"
+    default_message = "The token has expired."
+
+
+class ImmatureTokenError(ClaimError):
+    """Raised when `nbf` or `iat` is in the future (beyond the leeway)."""
+
+    code = "token_not_yet_valid"
+    default_message = "The token is not valid yet."
+
+
+class AudienceError(ClaimError):
+    """Raised when `aud` does not contain the expected audience."""
+
+    code = "invalid_audience"
+    default_message = "The token is not meant for this audience."
+
+
+class IssuerError(ClaimError):
+    """Raised when `iss` is not exactly the expected issuer."""
+
+    code = "invalid_issuer"
+    default_message = "The token was issued by an unexpected issuer."
+
+
+class KeyConfigurationError(JWTAuthError):
+    """Raised when a key or secret cannot be used; a start-up error, never a per-request one."""
+
+    code = "key_configuration"
+    default_message = "The key configuration is invalid."
+
+
+class WeakSecretError(KeyConfigurationError):
+    """Raised when an HMAC secret is too short, a placeholder, low-entropy, or a public key."""
+
+    code = "weak_secret"
+    default_message = "The HMAC secret is too weak."
+
+
+class InsecureKeyFileError(KeyConfigurationError):
+    """Raised in production when a key or secret file is readable by group or others."""
+
+    code = "insecure_key_file"
+    default_message = "The key file is readable by other users."
+
+
+class ConfigurationError(JWTAuthError):
+    """Raised when settings are missing or contradict each other."""
+
+    code = "configuration"
+    default_message = "The configuration is invalid."

@@ -1,0 +1,184 @@
+"""Checks on HMAC secrets: shape (always enforced) and strength (enforced in production).
+
+Shape: an HMAC key must be at least as long as the hash output (RFC 7518 section 3.2) and must
+not be public-key material in any encoding, since a verifier that accepts a public key as an HMAC
+secret lets anyone who has the public key forge tokens (CVE-2017-11424, CVE-2022-29217,
+CVE-2024-33663).
+
+Strength: a secret must carry at least 256 bits of estimated entropy, must not be a known
+placeholder and must not be repetitive. The estimate is deliberately conservative and cheap: the
+length times the bits per character of the smallest common alphabet that contains every
+character (hex, base32, base64url, printable, binary).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+import zlib
+from dataclasses import dataclass
+
+import orjson
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+__all__ = [
+    "MIN_SECRET_BYTES",
+    "PLACEHOLDERS",
+    "SecretStrength",
+    "assess_secret",
+    "looks_like_public_key_material",
+]
+
+MIN_SECRET_BYTES = 32
+MIN_ENTROPY_BITS = 256
+
+# Values copied from tutorials, templates and .env.example files. Compared after lower-casing
+# and removing everything but letters and digits.
+PLACEHOLDERS = frozenset(
+    re.sub(r"[^a-z0-9]", "", p)
+    for p in (
+        "secret", "changeme", "change-me", "change_this", "changethis", "your-generated-secret",
+        "your-secret", "your_secret_key", "your-256-bit-secret", "your-jwt-secret", "jwt-secret",
+        "jwt_secret_key", "supersecret", "super-secret-key", "mysecret", "my-secret-key",
+        "secretkey", "secret_key", "password", "default", "example", "test", "testing",
+        "development", "insecure", "replace-me", "todo", "xxx", "abc123", "qwerty", "letmein",
+        "django-insecure", "notasecret", "s3cr3t",
+    )  # fmt: skip
+)
+
+_ALPHABETS: tuple[tuple[frozenset[str], int], ...] = (
+    (frozenset(string.digits), 10),
+    (frozenset("0123456789abcdef"), 16),
+    (frozenset("0123456789ABCDEF"), 16),
+    (frozenset(string.ascii_lowercase), 26),
+    (frozenset(string.ascii_uppercase), 26),
+    (frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567="), 32),
+    (frozenset(string.ascii_lowercase + string.digits), 36),
+    (frozenset(string.ascii_letters + string.digits), 62),
+    (frozenset(string.ascii_letters + string.digits + "-_"), 64),
+    (frozenset(string.ascii_letters + string.digits + "+/="), 64),
+    (frozenset(string.printable), 95),
+)
+
+_PUBLIC_KEY_PREFIXES = (
+    b"-----BEGIN",
+    b"ssh-rsa",
+    b"ssh-ed25519",
+    b"ssh-dss",
+    b"ecdsa-sha2-",
+    b"sk-ssh-",
+    b"sk-ecdsa-",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretStrength:
+    """The outcome of :func:`assess_secret`: ``problems`` is empty when the secret is strong."""
+
+    length: int
+    entropy_bits: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    @property
+    def reason(self) -> str:
+        """A one-line, secret-free explanation suitable for a start-up error."""
+        return "; ".join(self.problems) if self.problems else "strong"
+
+
+def _loads_as_key(material: bytes) -> bool:
+    loaders = (
+        serialization.load_pem_public_key,
+        serialization.load_der_public_key,
+        serialization.load_ssh_public_key,
+        x509.load_pem_x509_certificate,
+        x509.load_der_x509_certificate,
+    )
+    for loader in loaders:
+        try:
+            loader(material)
+        except (ValueError, TypeError, serialization.UnsupportedAlgorithm):
+            continue
+        return True
+    for private_loader in (serialization.load_der_private_key, serialization.load_pem_private_key):
+        try:
+            private_loader(material, password=None)
+        except (ValueError, TypeError, serialization.UnsupportedAlgorithm):
+            continue
+        return True
+    return False
+
+
+def _is_jwk_json(material: bytes) -> bool:
+    if not material.lstrip().startswith(b"{"):
+        return False
+    try:
+        value = orjson.loads(material)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(value, dict) and ("kty" in value or "keys" in value)
+
+
+def looks_like_public_key_material(material: bytes) -> bool:
+    """True when ``material`` is a key or certificate in any encoding we know.
+
+    PEM (SPKI, PKCS#1 ``RSA PUBLIC KEY``, certificates, private keys), OpenSSH public keys, DER
+    (the CVE-2024-33663 bypass of PEM-only checks) and JWK JSON are all recognised.
+    """
+    stripped = material.strip()
+    if any(stripped.startswith(prefix) for prefix in _PUBLIC_KEY_PREFIXES):
+        return True
+    if b"-----BEGIN" in stripped or _is_jwk_json(stripped):
+        return True
+    # DER is a SEQUENCE (0x30); only then is it worth asking the parsers.
+    return stripped[:1] == b"\x30" and _loads_as_key(stripped)
+
+
+def _alphabet_bits(text: str) -> float:
+    chars = set(text)
+    for alphabet, size in _ALPHABETS:
+        if chars <= alphabet:
+            return math.log2(size)
+    return 8.0
+
+
+def _entropy_bits(secret: bytes) -> int:
+    try:
+        text = secret.decode("ascii")
+    except UnicodeDecodeError:
+        return len(secret) * 8
+    return int(len(text) * _alphabet_bits(text))
+
+
+def assess_secret(secret: bytes) -> SecretStrength:
+    """Assess an HMAC secret without ever including it in the result."""
+    problems: list[str] = []
+    normalized = re.sub(rb"[^a-z0-9]", b"", secret.lower()).decode("ascii", "replace")
+    entropy = _entropy_bits(secret)
+    if not secret:
+        problems.append("the secret is empty")
+    elif looks_like_public_key_material(secret):
+        problems.append("the secret is key material (a public or private key), not an HMAC secret")
+    elif normalized in PLACEHOLDERS or any(
+        p in normalized and len(p) * 2 >= len(normalized) for p in PLACEHOLDERS if len(p) >= 6
+    ):
+        problems.append("the secret is a well-known placeholder value")
+    elif len(set(secret)) == 1:
+        problems.append("the secret is one repeated character")
+    elif len(set(secret)) < 10:
+        problems.append(f"the secret uses only {len(set(secret))} distinct characters")
+    elif len(zlib.compress(secret, 9)) < len(secret) * 0.6:
+        problems.append("the secret is repetitive (it compresses well)")
+    if secret and len(secret) < MIN_SECRET_BYTES:
+        problems.append(f"the secret is {len(secret)} bytes; at least {MIN_SECRET_BYTES} required")
+    elif secret and entropy < MIN_ENTROPY_BITS:
+        problems.append(
+            f"the secret has about {entropy} bits of entropy; at least {MIN_ENTROPY_BITS} required"
+        )
+    return SecretStrength(length=len(secret), entropy_bits=entropy, problems=tuple(problems))

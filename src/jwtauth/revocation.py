@@ -1,0 +1,69 @@
+"""An in-memory revocation list (the jwt-auth blacklist): by `jti`, by subject, or everything.
+
+It is the default store and the local view that shared stores keep current. Entries are keyed by
+issuer and `jti`, never by the token string (a re-encoded token would escape), and each entry
+lives only as long as the token it revokes could.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from jwtauth.types import Claims, Clock
+
+__all__ = ["RevocationList"]
+
+
+class RevocationList:
+    """Revoked tokens held in process memory; implements :class:`jwtauth.types.RevocationView`.
+
+    Args:
+        clock: the time source used to drop entries once the token would have expired anyway.
+    """
+
+    __slots__ = ("_clock", "_global_before", "_jtis", "_subjects")
+
+    def __init__(self, clock: Clock = time.time) -> None:
+        self._clock = clock
+        self._jtis: dict[tuple[str, str], float] = {}
+        self._subjects: dict[tuple[str, str], float] = {}
+        self._global_before: float | None = None
+
+    def revoke(self, issuer: str, jti: str, expires_at: float) -> None:
+        """Revoke one token until ``expires_at`` (its `exp`), after which it is dead anyway."""
+        self._jtis[(issuer, jti)] = expires_at
+
+    def revoke_subject(self, issuer: str, subject: str, before: float) -> None:
+        """Revoke every token of ``subject`` issued before ``before`` (logout-all): one write."""
+        key = (issuer, subject)
+        self._subjects[key] = max(before, self._subjects.get(key, before))
+
+    def revoke_all(self, before: float) -> None:
+        """Revoke every token issued before ``before`` (the emergency switch)."""
+        self._global_before = max(before, self._global_before or before)
+
+    def is_revoked(self, claims: Claims) -> bool:
+        """True when the token is revoked by `jti`, by its subject's cut-off or globally."""
+        iat: Any = claims.get("iat", 0)
+        if self._global_before is not None and iat < self._global_before:
+            return True
+        iss = claims.get("iss", "")
+        cutoff = self._subjects.get((iss, claims.get("sub", "")))
+        if cutoff is not None and iat < cutoff:
+            return True
+        expires_at = self._jtis.get((iss, claims.get("jti", "")))
+        if expires_at is None:
+            return False
+        if expires_at <= self._clock():
+            del self._jtis[(iss, claims.get("jti", ""))]
+            return False
+        return True
+
+    def purge(self) -> int:
+        """Drop entries for tokens that have expired; return how many were dropped."""
+        now = self._clock()
+        dead = [k for k, exp in self._jtis.items() if exp <= now]
+        for k in dead:
+            self._jtis.pop(k, None)
+        return len(dead)

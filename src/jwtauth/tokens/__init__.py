@@ -1,0 +1,1 @@
+"""The token engine: JWS compact signing and verification, claims, token types."""

@@ -1,0 +1,69 @@
+"""A bounded cache of verified tokens, keyed by the full token string.
+
+A client sends the same access token many times; re-checking its signature each time is the
+dominant cost. The cache stores only the outcome of a full, successful verification of exactly
+that string, so it cannot be poisoned; a hit still re-checks everything that can change with
+time or state: `exp`, key retirement, and revocation (done by the caller).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from jwtauth.keys.key import Key
+from jwtauth.tokens.token_type import TokenType
+from jwtauth.types import Claims
+
+__all__ = ["CachedToken", "VerifiedTokenCache"]
+
+
+class CachedToken(NamedTuple):
+    """What a successful verification established about one token string."""
+
+    claims: Claims
+    token_type: TokenType
+    key: Key
+    expires_at: float
+
+
+class VerifiedTokenCache:
+    """A size-bounded map from token string to :class:`CachedToken`; oldest entries go first.
+
+    Args:
+        max_entries: the bound; ``0`` disables caching.
+    """
+
+    __slots__ = ("_entries", "max_entries")
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        if max_entries < 0:
+            raise ValueError("max_entries must not be negative")
+        self.max_entries = max_entries
+        self._entries: dict[str, CachedToken] = {}
+
+    def get(self, token: str) -> CachedToken | None:
+        """The cached verification of ``token``, if any."""
+        return self._entries.get(token)
+
+    def put(self, token: str, entry: CachedToken) -> None:
+        """Remember a successful verification, evicting the oldest entry when full."""
+        if self.max_entries == 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            try:
+                del self._entries[next(iter(self._entries))]
+            except (KeyError, RuntimeError, StopIteration):
+                # Another thread evicted or inserted concurrently; the bound still holds loosely.
+                pass
+        self._entries[token] = entry
+
+    def discard(self, token: str) -> None:
+        """Forget ``token`` (expired, revoked or signed by a retired key)."""
+        self._entries.pop(token, None)
+
+    def clear(self) -> None:
+        """Forget everything (after a key is retired, for example)."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

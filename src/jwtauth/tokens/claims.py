@@ -1,0 +1,113 @@
+"""Validation of registered claims (RFC 7519 section 4.1), separate from signature checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jwtauth.errors import (
+    AudienceError,
+    ClaimError,
+    ExpiredTokenError,
+    ImmatureTokenError,
+    IssuerError,
+    MissingClaimError,
+)
+
+__all__ = ["REGISTERED_CLAIMS", "ClaimsPolicy"]
+
+REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    # bool is an int in Python; `"exp": true` is not a date.
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    raise ClaimError(f"The {name} claim must be a NumericDate.", claim=name)
+
+
+def _string(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise ClaimError(f"The {name} claim must be a string.", claim=name)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimsPolicy:
+    """What a verifier expects of a token's registered claims.
+
+    Args:
+        issuer: the exact `iss` required (compared as a whole string, never a substring).
+        audience: the audience this verifier identifies as; when ``None``, a token carrying
+            `aud` is refused (RFC 7519 section 4.1.3).
+        leeway: seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
+        required: claims that must be present.
+        max_age: if set, tokens whose `iat` is older than this many seconds are expired.
+    """
+
+    issuer: str | None
+    audience: str | None
+    leeway: float = 0.0
+    required: frozenset[str] = frozenset({"iss", "sub", "exp", "iat", "jti"})
+    max_age: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.leeway < 0:
+            raise ValueError("leeway must not be negative")
+
+    def validate(self, claims: dict[str, Any], now: float) -> None:
+        """Check every registered claim; raise a :class:`ClaimError` subclass on the first fault."""
+        for name in self.required:
+            if name not in claims:
+                raise MissingClaimError(f"The token lacks the {name} claim.", claim=name)
+        self.validate_exp(claims, now)
+        self.validate_nbf(claims, now)
+        self.validate_iat(claims, now)
+        self.validate_iss(claims)
+        self.validate_aud(claims)
+        _string(claims, "sub")
+        _string(claims, "jti")
+
+    def validate_exp(self, claims: dict[str, Any], now: float) -> None:
+        """RFC 7519 4.1.4: the current time must be before `exp` (plus leeway)."""
+        exp = _numeric_date(claims, "exp")
+        if exp is not None and now >= exp + self.leeway:
+            raise ExpiredTokenError(claim="exp")
+
+    def validate_nbf(self, claims: dict[str, Any], now: float) -> None:
+        """RFC 7519 4.1.5: the current time must be at or after `nbf` (minus leeway)."""
+        nbf = _numeric_date(claims, "nbf")
+        if nbf is not None and now + self.leeway < nbf:
+            raise ImmatureTokenError(claim="nbf")
+
+    def validate_iat(self, claims: dict[str, Any], now: float) -> None:
+        """RFC 7519 4.1.6: a token issued in the future is refused; `max_age` bounds its age."""
+        iat = _numeric_date(claims, "iat")
+        if iat is None:
+            return
+        if now + self.leeway < iat:
+            raise ImmatureTokenError("The token was issued in the future.", claim="iat")
+        if self.max_age is not None and now - self.leeway > iat + self.max_age:
+            raise ExpiredTokenError(claim="iat")
+
+    def validate_iss(self, claims: dict[str, Any]) -> None:
+        """RFC 7519 4.1.1: `iss` must equal the expected issuer exactly (CVE-2024-53861)."""
+        iss = _string(claims, "iss")
+        if self.issuer is not None and iss != self.issuer:
+            raise IssuerError(claim="iss")
+
+    def validate_aud(self, claims: dict[str, Any]) -> None:
+        """RFC 7519 4.1.3: our audience must be `aud` or one of its elements."""
+        aud = claims.get("aud")
+        if aud is None:
+            if self.audience is not None:
+                raise MissingClaimError("The token lacks the aud claim.", claim="aud")
+            return
+        audiences: Sequence[Any] = [aud] if isinstance(aud, str) else aud
+        if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+            raise ClaimError("The aud claim must be a string or a list of strings.", claim="aud")
+        if self.audience is None or self.audience not in audiences:
+            raise AudienceError(claim="aud")
