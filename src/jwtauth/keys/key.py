@@ -51,8 +51,10 @@ _EC_CURVE_FOR = {Algorithm.ES256: "P-256", Algorithm.ES384: "P-384", Algorithm.E
 class Key(ABC):
     """A key with its `kid` and the one algorithm it signs or verifies with."""
 
-    __slots__ = ("alg", "kid")
+    __slots__ = ("alg", "kid", "signature_size")
     families: ClassVar[tuple[str, ...]]
+    #: The exact length in bytes of every signature this key makes (set by each subclass).
+    signature_size: int
 
     def __init__(self, alg: Algorithm | str, kid: str | None) -> None:
         alg = Algorithm.parse(alg) if isinstance(alg, str) else alg
@@ -65,11 +67,6 @@ class Key(ABC):
     @abstractmethod
     def can_sign(self) -> bool:
         """True when this key holds private (or secret) material."""
-
-    @property
-    @abstractmethod
-    def signature_size(self) -> int:
-        """The exact length in bytes of every signature this key makes."""
 
     @abstractmethod
     def sign(self, signing_input: bytes) -> bytes:
@@ -109,14 +106,11 @@ class HMACKey(Key):
         if looks_like_public_key_material(secret):
             raise WeakSecretError("key material (a public or private key) is not an HMAC secret")
         self._digest = f"sha{self.alg.hash_bits}"
+        self.signature_size = self.alg.hash_bits // 8
 
     @property
     def can_sign(self) -> bool:
         return True
-
-    @property
-    def signature_size(self) -> int:
-        return self.alg.hash_bits // 8
 
     def sign(self, signing_input: bytes) -> bytes:
         return hmac.digest(self._secret, signing_input, self._digest)
@@ -164,7 +158,7 @@ class _AsymmetricKey(Key):
 class RSAKey(_AsymmetricKey):
     """An RSA key (2048 bits or more) for one of RS256/384/512 or PS256/384/512."""
 
-    __slots__ = ("_hash", "_padding", "_size")
+    __slots__ = ("_hash", "_padding")
     families = ("RS", "PS")  # PKCS#1 v1.5 and PSS share the RSA key type
 
     def __init__(
@@ -179,17 +173,13 @@ class RSAKey(_AsymmetricKey):
             raise KeyConfigurationError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
         super().__init__(alg, kid)
         self._hash = _HASHES[self.alg.hash_bits]()
-        self._size = (self._public.key_size + 7) // 8
+        self.signature_size = (self._public.key_size + 7) // 8
         self._padding: padding.AsymmetricPadding = (
             # RFC 7518 section 3.5: the salt is as long as the hash output.
             padding.PSS(mgf=padding.MGF1(self._hash), salt_length=self._hash.digest_size)
             if self.alg.family == "PS"
             else padding.PKCS1v15()
         )
-
-    @property
-    def signature_size(self) -> int:
-        return int(self._size)
 
     def sign(self, signing_input: bytes) -> bytes:
         return bytes(self._require_private().sign(signing_input, self._padding, self._hash))
@@ -224,11 +214,8 @@ class ECKey(_AsymmetricKey):
         if _EC_CURVE_FOR[self.alg] != curve:
             raise KeyConfigurationError(f"{self.alg} requires a {_EC_CURVE_FOR[self.alg]} key")
         self._coord = CURVES[curve][1]
+        self.signature_size = 2 * self._coord
         self._ecdsa = ec.ECDSA(_HASHES[self.alg.hash_bits]())
-
-    @property
-    def signature_size(self) -> int:
-        return 2 * int(self._coord)
 
     def sign(self, signing_input: bytes) -> bytes:
         der = self._require_private().sign(signing_input, self._ecdsa)
@@ -262,10 +249,7 @@ class EdDSAKey(_AsymmetricKey):
         self._private = key if isinstance(key, ed25519.Ed25519PrivateKey) else None
         self._public = key.public_key() if isinstance(key, ed25519.Ed25519PrivateKey) else key
         super().__init__(alg, kid)
-
-    @property
-    def signature_size(self) -> int:
-        return 64
+        self.signature_size = 64
 
     def sign(self, signing_input: bytes) -> bytes:
         return bytes(self._require_private().sign(signing_input))

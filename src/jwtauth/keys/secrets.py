@@ -166,7 +166,10 @@ def assess_secret(secret: bytes) -> SecretStrength:
     elif looks_like_public_key_material(secret):
         problems.append("the secret is key material (a public or private key), not an HMAC secret")
     elif normalized in PLACEHOLDERS or any(
-        p in normalized and len(p) * 2 >= len(normalized) for p in PLACEHOLDERS if len(p) >= 6
+        # Mostly made of a placeholder: "changeme-changeme-...", "your-256-bit-secret-123".
+        p in normalized and len(normalized.replace(p, "")) * 2 < len(normalized)
+        for p in PLACEHOLDERS
+        if len(p) >= 6
     ):
         problems.append("the secret is a well-known placeholder value")
     elif len(set(secret)) == 1:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,16 +59,19 @@ class ClaimsPolicy:
 
     def validate(self, claims: dict[str, Any], now: float) -> None:
         """Check every registered claim; raise a :class:`ClaimError` subclass on the first fault."""
-        for name in self.required:
-            if name not in claims:
-                raise MissingClaimError(f"The token lacks the {name} claim.", claim=name)
+        missing = self.required.difference(claims)
+        if missing:
+            name = min(missing)
+            raise MissingClaimError(f"The token lacks the {name} claim.", claim=name)
         self.validate_exp(claims, now)
         self.validate_nbf(claims, now)
         self.validate_iat(claims, now)
         self.validate_iss(claims)
         self.validate_aud(claims)
-        _string(claims, "sub")
-        _string(claims, "jti")
+        if not isinstance(claims.get("sub", ""), str):
+            raise ClaimError("The sub claim must be a string.", claim="sub")
+        if not isinstance(claims.get("jti", ""), str):
+            raise ClaimError("The jti claim must be a string.", claim="jti")
 
     def validate_exp(self, claims: dict[str, Any], now: float) -> None:
         """RFC 7519 4.1.4: the current time must be before `exp` (plus leeway)."""
@@ -106,8 +108,11 @@ class ClaimsPolicy:
             if self.audience is not None:
                 raise MissingClaimError("The token lacks the aud claim.", claim="aud")
             return
-        audiences: Sequence[Any] = [aud] if isinstance(aud, str) else aud
-        if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+        if isinstance(aud, str):
+            if aud != self.audience:
+                raise AudienceError(claim="aud")
+            return
+        if not isinstance(aud, list) or not all(isinstance(a, str) for a in aud):
             raise ClaimError("The aud claim must be a string or a list of strings.", claim="aud")
-        if self.audience is None or self.audience not in audiences:
+        if self.audience is None or self.audience not in aud:
             raise AudienceError(claim="aud")

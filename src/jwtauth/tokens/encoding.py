@@ -24,16 +24,29 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+# To the standard alphabet, with every character that canonical base64url never contains ("+",
+# "/", "=") mapped to "!", which the strict decoder then refuses.
+_FROM_URLSAFE = bytes.maketrans(b"-_+/=", b"+/!!!")
+_PADDING = (b"", b"", b"==", b"=")
+# Unused low bits of the last character, by length modulo 4; canonical encodings leave them 0.
+_UNUSED_BITS = (0, 0, 0x0F, 0x03)
+_VALUE = {c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+
+
 def b64url_decode(segment: str) -> bytes:
-    """Decode canonical unpadded base64url; raise ``ValueError`` for anything else."""
+    """Decode canonical unpadded base64url; raise ``ValueError`` for anything else.
+
+    Refused: padding, characters outside the base64url alphabet (which the stdlib's lenient
+    decoder silently drops), a length of 1 modulo 4, and non-zero unused bits in the last
+    character, so every byte string has exactly one accepted encoding.
+    """
     try:
         raw = segment.encode("ascii")
-        data = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+        rest = len(raw) % 4
+        data = binascii.a2b_base64(raw.translate(_FROM_URLSAFE) + _PADDING[rest], strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("not base64url") from exc
-    # The round trip rejects padding, characters outside the alphabet (which the stdlib decoder
-    # silently drops) and non-zero unused bits in the last character.
-    if base64.urlsafe_b64encode(data).rstrip(b"=") != raw:
+    if rest and _VALUE[raw[-1]] & _UNUSED_BITS[rest]:
         raise ValueError("not canonical base64url")
     return data
 

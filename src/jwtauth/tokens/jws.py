@@ -125,7 +125,7 @@ class JWS:
         header_segment, payload_segment, signature_segment = self._split(token)
         header = self._header(header_segment)
         key = keyring.get(header.kid)
-        if header.alg != key.alg.value:
+        if header.alg != key.alg:  # Algorithm is a StrEnum: a plain string comparison
             raise AlgorithmError("The token's algorithm does not match its key.")
         try:
             signature = b64url_decode(signature_segment)

@@ -21,6 +21,8 @@ class TokenType:
 
     def matches(self, typ: str | None) -> bool:
         """True when a header `typ` names this type; media types compare case-insensitively."""
+        if typ == self.typ:
+            return True
         if typ is None:
             return False
         value = typ.lower()
