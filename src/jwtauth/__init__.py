@@ -49,8 +49,8 @@ from jwtauth.types import Claims, Clock, RevocationView
 __all__ = [
     "ACCESS",
     "JWS",
-    "AlgorithmError",
     "Algorithm",
+    "AlgorithmError",
     "AudienceError",
     "BadSignatureError",
     "ClaimError",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -105,7 +104,8 @@ def keys_generate(
     except FileExistsError:
         raise _fail(f"{path} exists; refusing to overwrite a key") from None
     typer.echo(f"wrote the private key to {path} (mode 0600)", err=True)
-    typer.echo(f"use it with: {ENV_PREFIX}ALGORITHM={alg.value} {ENV_PREFIX}PRIVATE_KEY_FILE={path}", err=True)
+    usage = f"{ENV_PREFIX}ALGORITHM={alg.value} {ENV_PREFIX}PRIVATE_KEY_FILE={path}"
+    typer.echo(f"use it with: {usage}", err=True)
     typer.echo(json.dumps(key.public_jwk(), indent=2))
 
 
@@ -129,4 +129,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -17,7 +17,7 @@
     │       ├── ImmatureTokenError  `nbf` or `iat` in the future
     │       ├── AudienceError
     │       └── IssuerError
-    ├── KeyConfigurationError       a key or secret is unusable (raised at start-up, not per request)
+    ├── KeyConfigurationError       a key or secret is unusable (at start-up, not per request)
     │   ├── WeakSecretError         too short, a placeholder, low entropy, or a public key
     │   └── InsecureKeyFileError    a key file readable by group or others
     └── ConfigurationError          settings that cannot work together

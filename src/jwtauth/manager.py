@@ -110,7 +110,9 @@ class TokenManager:
         self._cache.put(token, CachedToken(frozen, token_type, verified.key, expires_at))
         return frozen
 
-    def _recheck(self, token: str, cached: CachedToken, token_type: TokenType, now: float) -> Claims:
+    def _recheck(
+        self, token: str, cached: CachedToken, token_type: TokenType, now: float
+    ) -> Claims:
         if cached.token_type is not token_type and cached.token_type != token_type:
             raise TokenTypeError(f"The token is not an {token_type.name} token.")
         if now >= cached.expires_at:

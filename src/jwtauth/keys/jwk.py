@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from jwtauth.tokens.encoding import b64url_decode, b64url_encode, json_dumps
 
-__all__ = ["CURVES", "PublicKey", "public_jwk", "public_key_from_jwk", "thumbprint"]
+__all__ = ["CURVES", "CURVE_NAMES", "PublicKey", "public_jwk", "public_key_from_jwk", "thumbprint"]
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
@@ -24,10 +24,15 @@ CURVES: dict[str, tuple[type[ec.EllipticCurve], int]] = {
     "P-384": (ec.SECP384R1, 48),
     "P-521": (ec.SECP521R1, 66),
 }
-_CURVE_NAMES = {cls.name: name for name, (cls, _) in CURVES.items()}
+# cryptography curve name -> JWK `crv`.
+CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 # RFC 7638 section 3.2: the required members, in lexicographic order, for each key type.
-_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+}
 
 
 def _uint(value: int, size: int | None = None) -> str:
@@ -41,12 +46,17 @@ def public_jwk(key: PublicKey) -> dict[str, str]:
         numbers = key.public_numbers()
         return {"kty": "RSA", "n": _uint(numbers.n), "e": _uint(numbers.e)}
     if isinstance(key, ec.EllipticCurvePublicKey):
-        crv = _CURVE_NAMES[key.curve.name]
+        crv = CURVE_NAMES[key.curve.name]
         size = CURVES[crv][1]
         point = key.public_numbers()
         return {"kty": "EC", "crv": crv, "x": _uint(point.x, size), "y": _uint(point.y, size)}
     raw = key.public_bytes_raw()
     return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
+
+
+def _check_coordinates(x: bytes, y: bytes, size: int) -> None:
+    if len(x) != size or len(y) != size:
+        raise ValueError("coordinate length does not match the curve")
 
 
 def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
@@ -60,8 +70,7 @@ def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
         if kty == "EC":
             curve, size = CURVES[jwk["crv"]]
             x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
-            if len(x) != size or len(y) != size:
-                raise ValueError("coordinate length does not match the curve")
+            _check_coordinates(x, y, size)
             point = ec.EllipticCurvePublicNumbers(
                 int.from_bytes(x, "big"), int.from_bytes(y, "big"), curve()
             )

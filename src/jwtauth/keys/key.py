@@ -14,7 +14,7 @@ import secrets
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -24,7 +24,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from jwtauth.errors import KeyConfigurationError, WeakSecretError
 from jwtauth.keys.algorithms import Algorithm
-from jwtauth.keys.jwk import CURVES, PublicKey, public_jwk, public_key_from_jwk, thumbprint
+from jwtauth.keys.jwk import (
+    CURVE_NAMES,
+    CURVES,
+    PublicKey,
+    public_jwk,
+    public_key_from_jwk,
+    thumbprint,
+)
 from jwtauth.keys.secrets import looks_like_public_key_material
 from jwtauth.tokens.encoding import b64url_encode
 
@@ -94,14 +101,16 @@ class HMACKey(Key):
     __slots__ = ("_digest", "_secret")
     families = ("HS",)
 
-    def __init__(self, secret: bytes, alg: Algorithm | str = Algorithm.HS256, kid: str | None = None):
+    def __init__(
+        self, secret: bytes, alg: Algorithm | str = Algorithm.HS256, kid: str | None = None
+    ) -> None:
         if not isinstance(secret, bytes):
             raise TypeError("an HMAC secret must be bytes")
         self._secret = secret
         super().__init__(alg, kid)
         minimum = self.alg.hash_bits // 8
         if len(secret) < minimum:
-            # RFC 7518 section 3.2: a key of the same size as the hash output or larger MUST be used.
+            # RFC 7518 section 3.2: the key MUST be at least as long as the hash output.
             raise WeakSecretError(f"{self.alg} needs an HMAC secret of at least {minimum} bytes")
         if looks_like_public_key_material(secret):
             raise WeakSecretError("key material (a public or private key) is not an HMAC secret")
@@ -206,7 +215,7 @@ class ECKey(_AsymmetricKey):
     ):
         self._private = key if isinstance(key, ec.EllipticCurvePrivateKey) else None
         self._public = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key
-        curve = {cls.name: name for name, (cls, _) in CURVES.items()}.get(key.curve.name)
+        curve = CURVE_NAMES.get(key.curve.name)
         if curve is None:
             raise KeyConfigurationError("EC keys must be on P-256, P-384 or P-521")
         natural = next(a for a, c in _EC_CURVE_FOR.items() if c == curve)
@@ -272,9 +281,7 @@ def _wrap(key: Any, alg: Algorithm | str | None, kid: str | None) -> Key:
     raise KeyConfigurationError("unsupported key type; expected RSA, EC (P-256/384/521) or Ed25519")
 
 
-def key_from_pem(
-    pem: bytes, alg: Algorithm | str | None = None, *, kid: str | None = None
-) -> Key:
+def key_from_pem(pem: bytes, alg: Algorithm | str | None = None, *, kid: str | None = None) -> Key:
     """Load a PEM private key (to sign) or public key (to verify) bound to ``alg``."""
     loaded: Any
     try:
@@ -282,7 +289,7 @@ def key_from_pem(
             loaded = serialization.load_pem_private_key(pem, password=None)
         else:
             loaded = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError, serialization.UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise KeyConfigurationError("the PEM data is not a supported, unencrypted key") from exc
     return _wrap(loaded, alg, kid)
 

@@ -80,9 +80,7 @@ def check_key_file(path: Path, settings: Settings) -> None:
 def load_secret(settings: Settings) -> LoadedSecret | None:
     """The configured HMAC secret, or ``None`` when neither source is set."""
     if settings.secret is not None and settings.secret_file is not None:
-        raise ConfigurationError(
-            f"set only one of {ENV_PREFIX}SECRET and {ENV_PREFIX}SECRET_FILE"
-        )
+        raise ConfigurationError(f"set only one of {ENV_PREFIX}SECRET and {ENV_PREFIX}SECRET_FILE")
     if settings.secret_file is not None:
         check_key_file(settings.secret_file, settings)
         # A trailing newline is an artefact of `echo` and editors, not part of the secret.
@@ -148,7 +146,8 @@ def load_signing_key(settings: Settings) -> Key:
     if settings.algorithm.family == "HS":
         if settings.private_key_file is not None:
             raise ConfigurationError(
-                f"{ENV_PREFIX}PRIVATE_KEY_FILE is for asymmetric algorithms, not {settings.algorithm}"
+                f"{ENV_PREFIX}PRIVATE_KEY_FILE is for asymmetric algorithms, "
+                f"not {settings.algorithm}"
             )
         return _hmac_key(settings)
     if settings.secret is not None or settings.secret_file is not None:

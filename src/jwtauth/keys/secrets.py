@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import orjson
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 __all__ = [
@@ -36,17 +37,17 @@ MIN_ENTROPY_BITS = 256
 
 # Values copied from tutorials, templates and .env.example files. Compared after lower-casing
 # and removing everything but letters and digits.
-PLACEHOLDERS = frozenset(
-    re.sub(r"[^a-z0-9]", "", p)
-    for p in (
+# fmt: off
+_PLACEHOLDER_PHRASES = (
         "secret", "changeme", "change-me", "change_this", "changethis", "your-generated-secret",
         "your-secret", "your_secret_key", "your-256-bit-secret", "your-jwt-secret", "jwt-secret",
         "jwt_secret_key", "supersecret", "super-secret-key", "mysecret", "my-secret-key",
         "secretkey", "secret_key", "password", "default", "example", "test", "testing",
         "development", "insecure", "replace-me", "todo", "xxx", "abc123", "qwerty", "letmein",
         "django-insecure", "notasecret", "s3cr3t",
-    )  # fmt: skip
 )
+# fmt: on
+PLACEHOLDERS = frozenset(re.sub(r"[^a-z0-9]", "", p) for p in _PLACEHOLDER_PHRASES)
 
 _ALPHABETS: tuple[tuple[frozenset[str], int], ...] = (
     (frozenset(string.digits), 10),
@@ -103,13 +104,13 @@ def _loads_as_key(material: bytes) -> bool:
     for loader in loaders:
         try:
             loader(material)
-        except (ValueError, TypeError, serialization.UnsupportedAlgorithm):
+        except (ValueError, TypeError, UnsupportedAlgorithm):
             continue
         return True
     for private_loader in (serialization.load_der_private_key, serialization.load_pem_private_key):
         try:
             private_loader(material, password=None)
-        except (ValueError, TypeError, serialization.UnsupportedAlgorithm):
+        except (ValueError, TypeError, UnsupportedAlgorithm):
             continue
         return True
     return False

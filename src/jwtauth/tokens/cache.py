@@ -8,6 +8,7 @@ time or state: `exp`, key retirement, and revocation (done by the caller).
 
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 from jwtauth.keys.key import Key
@@ -50,11 +51,9 @@ class VerifiedTokenCache:
         if self.max_entries == 0:
             return
         if len(self._entries) >= self.max_entries:
-            try:
+            # Another thread may evict or insert concurrently; the bound then holds loosely.
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
                 del self._entries[next(iter(self._entries))]
-            except (KeyError, RuntimeError, StopIteration):
-                # Another thread evicted or inserted concurrently; the bound still holds loosely.
-                pass
         self._entries[token] = entry
 
     def discard(self, token: str) -> None:

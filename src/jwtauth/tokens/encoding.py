@@ -30,7 +30,8 @@ _FROM_URLSAFE = bytes.maketrans(b"-_+/=", b"+/!!!")
 _PADDING = (b"", b"", b"==", b"=")
 # Unused low bits of the last character, by length modulo 4; canonical encodings leave them 0.
 _UNUSED_BITS = (0, 0, 0x0F, 0x03)
-_VALUE = {c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
 
 
 def b64url_decode(segment: str) -> bytes:
@@ -74,7 +75,7 @@ def json_loads_object(data: bytes) -> dict[str, Any]:
     except orjson.JSONDecodeError as exc:
         raise ValueError("not JSON") from exc
     if not isinstance(value, dict):
-        raise ValueError("not a JSON object")
+        raise ValueError("not a JSON object")  # noqa: TRY004 - one error type for bad input
     # orjson keeps the last of duplicate names silently. If re-serializing reproduces the input
     # byte for byte there were none (the common case: compact JSON from us or PyJWT); otherwise
     # the stdlib parser, which can see every pair, decides.

@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: ratios against peers measured in the same run."""
