@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,12 @@ from jwtauth.keys.algorithms import Algorithm
 
 
 @pytest.fixture(autouse=True)
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every test in an empty working directory with no JWTAUTH_* variable set."""
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.upper().startswith("JWTAUTH_"):
             monkeypatch.delenv(name)
-    yield
 
 
 def write_toml(path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,9 +91,7 @@ def test_explicit_override_beats_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert Settings.load(access_ttl=90).access_ttl == 90
 
 
-def test_toml_file_named_by_jwtauth_config(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_toml_file_named_by_jwtauth_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_toml(
         tmp_path / "jwtauth.toml",
         'access_ttl = 600\naudience = "from-toml"\nissuer = "https://toml.example"\n'
@@ -261,9 +258,8 @@ def test_no_dotenv_means_no_dotenv_keys() -> None:
     "content",
     [
         "JWTAUTH_AUDIENCE=harmless\n",
-        "UNRELATED_SETTING=1\n",
-        "JWTAUTH_NOT_A_SETTING=1\n",
         f"JWTAUTH_SECRET={SECRET}\n",
+        f"UNRELATED_SETTING=1\nJWTAUTH_SECRET={SECRET}\n",
     ],
 )
 def test_dotenv_file_is_refused_in_production(
@@ -275,6 +271,16 @@ def test_dotenv_file_is_refused_in_production(
         Settings.load()
     assert SECRET not in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("content", ["UNRELATED_SETTING=1\n", "JWTAUTH_NOT_A_SETTING=1\n", ""])
+def test_dotenv_without_jwtauth_settings_is_tolerated_in_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    """Another tool's .env beside the process is not ours to refuse; it sets nothing of ours."""
+    (tmp_path / ".env").write_text(content, encoding="utf-8")
+    monkeypatch.setenv("JWTAUTH_ENV", "production")
+    assert Settings.load().dotenv_keys() == frozenset()
 
 
 def test_dotenv_that_selects_production_is_refused(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(default=None, description="Redis URL")
     state_dir: Path = Field(default=Path(".jwtauth"), description="development state (keys, db)")
 
+    # Settings whose value came from the `.env` file (no higher-priority source set them).
+    _from_dotenv: frozenset[str] = PrivateAttr(default=frozenset())
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -96,22 +99,33 @@ class Settings(BaseSettings):
             # pydantic keeps the offending input in a separate field, which may be a secret and is
             # never shown; its message only describes the expectation.
             raise ConfigurationError(f"{name}: {first['msg']}") from None
-        settings.dotenv_keys()  # refuses a .env file in production
+        dotenv = settings.dotenv_keys()  # refuses a .env file in production
+        environment = {
+            name[len(ENV_PREFIX) :].lower()
+            for name in os.environ
+            if name.upper().startswith(ENV_PREFIX)
+        }
+        settings._from_dotenv = dotenv - environment - set(overrides)
         return settings
 
     def dotenv_keys(self) -> frozenset[str]:
-        """The settings a `.env` file supplied; in production any such file is refused."""
+        """The settings a `.env` file mentions; in production such a file is refused."""
         path = Path(DOTENV_FILE)
         if not path.is_file():
             return frozenset()
         values = DotEnvSettingsSource(type(self), env_file=path)()
-        keys = frozenset(k for k, v in values.items() if v is not None)
+        fields = type(self).model_fields
+        keys = frozenset(k for k, v in values.items() if v is not None and k in fields)
         if keys and self.is_production:
             raise ConfigurationError(
                 ".env files are for development only; in production set real environment "
                 "variables, a secret file or a secrets manager"
             )
         return keys
+
+    def came_from_dotenv(self, name: str) -> bool:
+        """True when setting ``name`` took its value from the `.env` file."""
+        return name in self._from_dotenv
 
     @property
     def is_production(self) -> bool:

@@ -87,7 +87,7 @@ def load_secret(settings: Settings) -> LoadedSecret | None:
         value = settings.secret_file.read_bytes().rstrip(b"\r\n")
         return LoadedSecret(value, "file")
     if settings.secret is not None:
-        source = ".env" if "secret" in settings.dotenv_keys() else "env"
+        source = ".env" if settings.came_from_dotenv("secret") else "env"
         return LoadedSecret(settings.secret.get_secret_value().encode("utf-8"), source)
     return None
 
