@@ -33,7 +33,7 @@ def _b64url_encode(data: bytes) -> str:
 
 
 def _header(token: str) -> dict[str, Any]:
-    header: dict[str, Any] = json.loads(_b64url_decode(token.split(".")[0]))
+    header: dict[str, Any] = json.loads(_b64url_decode(token.split(".", 1)[0]))
     return header
 
 
@@ -136,4 +136,3 @@ def test_rfc8037_thumbprint_is_the_default_kid() -> None:
     """RFC 8037 appendix A.3: the Ed25519 key's RFC 7638 thumbprint is its default `kid`."""
     (vector,) = [v for v in ACCEPT if v["alg"] == "EdDSA"]
     assert _key(vector).kid == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-

@@ -54,8 +54,12 @@ def private_key_for(alg: Algorithm, rsa_private: rsa.RSAPrivateKey) -> Any:
     if alg.family in ("RS", "PS"):
         return rsa_private
     if alg.family == "ES":
-        curve = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}[alg.value]
-        return ec.generate_private_key(curve())
+        curve: ec.EllipticCurve = {
+            "ES256": ec.SECP256R1(),
+            "ES384": ec.SECP384R1(),
+            "ES512": ec.SECP521R1(),
+        }[alg.value]
+        return ec.generate_private_key(curve)
     return ed25519.Ed25519PrivateKey.generate()
 
 
@@ -123,7 +127,7 @@ def test_ec_key_refuses_other_families(alg: str) -> None:
 
 
 def test_rsa_key_below_2048_bits_is_refused() -> None:
-    small = rsa.generate_private_key(65537, 1024)
+    small = rsa.generate_private_key(65537, 1024)  # noqa: S505 - the point is its refusal
     with pytest.raises(KeyConfigurationError, match="2048"):
         RSAKey(small, "RS256")
     with pytest.raises(KeyConfigurationError, match="2048"):
@@ -333,9 +337,9 @@ def test_ec_public_jwk_coordinates_are_full_width(
             break
     else:
         pytest.fail("no key with a short x coordinate found")
-    for private in (private, ec.generate_private_key(curve())):
-        jwk = ECKey(private).public_jwk()
-        point = private.public_key().public_numbers()
+    for candidate in (private, ec.generate_private_key(curve())):
+        jwk = ECKey(candidate).public_jwk()
+        point = candidate.public_key().public_numbers()
         assert jwk["kty"] == "EC"
         assert jwk["crv"] == crv
         x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])

@@ -348,10 +348,8 @@ def test_noncanonical_base64url_segment_is_malformed(
     index = SEGMENTS.index(segment)
     assert parts[index] != original[index]
     assert lenient_b64decode(parts[index]) == lenient_b64decode(original[index])
-    if segment == "signature":
-        token = ".".join(parts)
-    else:
-        token = signed(parts[0], parts[1], canonical.key)
+    resigned = segment != "signature"
+    token = signed(parts[0], parts[1], canonical.key) if resigned else ".".join(parts)
 
     refused(MalformedTokenError, token, canonical.ring)
 
@@ -422,7 +420,7 @@ def test_wrong_number_of_segments_is_malformed(shape: str) -> None:
 
 @pytest.mark.parametrize(
     ("where", "text"),
-    [("payload", "é"), ("signature", "é"), ("header", "ｅ"), ("signature", "\u200b")],
+    [("payload", "é"), ("signature", "é"), ("header", "\uff45"), ("signature", "\u200b")],
     ids=["payload-e-acute", "signature-e-acute", "header-fullwidth", "signature-zero-width"],
 )
 def test_non_ascii_token_is_malformed(where: str, text: str) -> None:
@@ -489,8 +487,19 @@ def test_duplicate_member_names_in_payload_are_malformed(payload: str) -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b"[]", b'"alice"', b"1", b"null", b"true", b"", b"{", b'{"sub":"a"} x', b"\xff\xfe",
-     b'{"exp":NaN}', b'{"exp":Infinity}'],  # fmt: skip
+    [
+        b"[]",
+        b'"alice"',
+        b"1",
+        b"null",
+        b"true",
+        b"",
+        b"{",
+        b'{"sub":"a"} x',
+        b"\xff\xfe",
+        b'{"exp":NaN}',
+        b'{"exp":Infinity}',
+    ],
     ids=repr,
 )
 def test_payload_not_a_json_object_is_malformed(payload: bytes) -> None:

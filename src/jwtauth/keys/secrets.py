@@ -13,6 +13,8 @@ character (hex, base32, base64url, printable, binary).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 import string
@@ -71,6 +73,7 @@ _PUBLIC_KEY_PREFIXES = (
     b"ecdsa-sha2-",
     b"sk-ssh-",
     b"sk-ecdsa-",
+    b"---- BEGIN SSH2",
 )
 
 
@@ -126,19 +129,38 @@ def _is_jwk_json(material: bytes) -> bool:
     return isinstance(value, dict) and ("kty" in value or "keys" in value)
 
 
+def _is_bare_base64_key(stripped: bytes) -> bool:
+    """The base64 body of a DER key (``MI...``/``MF...``) or of an OpenSSH key (``AAAA...``)."""
+    if stripped[:1] not in (b"M", b"A"):
+        return False
+    try:
+        decoded = base64.b64decode(b"".join(stripped.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    # OpenSSH wire format: a 4-byte length, then the key type name.
+    if decoded[4:].startswith((b"ssh-", b"ecdsa-sha2-", b"sk-")):
+        return True
+    return decoded[:1] == b"\x30" and _loads_as_key(decoded)
+
+
 def looks_like_public_key_material(material: bytes) -> bool:
     """True when ``material`` is a key or certificate in any encoding we know.
 
-    PEM (SPKI, PKCS#1 ``RSA PUBLIC KEY``, certificates, private keys), OpenSSH public keys, DER
-    (the CVE-2024-33663 bypass of PEM-only checks) and JWK JSON are all recognised.
+    PEM (SPKI, PKCS#1 ``RSA PUBLIC KEY``, certificates, private keys), OpenSSH and RFC 4716 SSH2
+    public keys, DER (the CVE-2024-33663 bypass of PEM-only checks), the bare base64 body of DER
+    or OpenSSH keys, and JWK JSON are all recognised.
     """
     stripped = material.strip()
     if any(stripped.startswith(prefix) for prefix in _PUBLIC_KEY_PREFIXES):
         return True
-    if b"-----BEGIN" in stripped or _is_jwk_json(stripped):
+    if b"-----BEGIN" in stripped or b"---- BEGIN SSH2" in stripped or _is_jwk_json(stripped):
         return True
-    # DER is a SEQUENCE (0x30); only then is it worth asking the parsers.
-    return stripped[:1] == b"\x30" and _loads_as_key(stripped)
+    # DER is a SEQUENCE (0x30); only then is it worth asking the parsers. The unstripped bytes
+    # are tried too: a DER key may well end in a byte that happens to be ASCII whitespace.
+    for candidate in (material, stripped):
+        if candidate[:1] == b"\x30" and _loads_as_key(candidate):
+            return True
+    return _is_bare_base64_key(stripped)
 
 
 def _alphabet_bits(text: str) -> float:
