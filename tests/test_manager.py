@@ -158,7 +158,11 @@ def test_algorithm_in_header_must_match_the_key() -> None:
             tm.verify(forged)
 
 
-@pytest.mark.parametrize("value", [None, b"a.b.c", 5, ["a", "b", "c"]])
+@pytest.mark.parametrize(
+    "value",
+    [None, b"a.b.c", 5, ["a", "b", "c"], {"token": "a.b.c"}],
+    ids=["none", "bytes", "int", "list", "dict"],
+)
 def test_non_string_tokens_are_malformed(value: Any) -> None:
     with pytest.raises(MalformedTokenError):
         manager().verify(value)
@@ -211,6 +215,19 @@ def test_token_type_is_checked_on_cache_hits(cache_size: int) -> None:
     # The failed attempts do not evict or poison the right answers.
     assert tm.verify(access)["sub"] == "alice"
     assert tm.verify(refresh, token_type=REFRESH)["sub"] == "alice"
+
+
+def test_token_types_are_identified_by_typ_on_cache_hits_too() -> None:
+    # A TokenType is identified by its `typ`; the cache must give the answer a fresh
+    # verification gives, whichever TokenType object (or name) the caller uses.
+    bearer = TokenType("bearer", "at+jwt")
+    cached = manager()
+    fresh = manager(cached.keyring.signing_key, cache_size=0)
+    token = cached.issue("alice")
+    assert fresh.verify(token, token_type=bearer)["sub"] == "alice"
+    cached.verify(token)  # cached as ACCESS
+    assert cached.verify(token, token_type=bearer)["sub"] == "alice"
+    assert cached.verify(token, token_type=TokenType("access", "at+jwt"))["sub"] == "alice"
 
 
 def test_type_check_uses_the_signed_typ_header() -> None:
@@ -291,7 +308,7 @@ def test_cached_token_expires_at_max_age_exactly_like_a_fresh_one(leeway: int) -
             except ExpiredTokenError:
                 outcomes.append("expired")
         assert outcomes[0] == outcomes[1], (step, outcomes)
-        assert outcomes[0] == ("alice" if step <= 60 else "expired")
+        assert outcomes[0] == ("alice" if step < 60 else "expired")
 
 
 # The cache: revocation ------------------------------------------------------------------------

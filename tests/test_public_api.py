@@ -50,7 +50,8 @@ def test_every_exported_error_derives_from_the_one_base() -> None:
             assert issubclass(cls, UserWarning)
             continue
         assert issubclass(cls, JWTAuthError), name
-        assert cls.code and cls.default_message, name
+        assert cls.code, name
+        assert cls.default_message, name
 
 
 def test_error_codes_are_unique() -> None:

@@ -89,6 +89,8 @@ class TokenManager:
         Raises:
             TokenError: a subclass naming the first check that failed.
         """
+        if type(token) is not str:
+            raise MalformedTokenError("The token must be a string.")
         now = self.clock()
         cached = self._cache.get(token)
         if cached is not None:
@@ -113,7 +115,7 @@ class TokenManager:
     def _recheck(
         self, token: str, cached: CachedToken, token_type: TokenType, now: float
     ) -> Claims:
-        if cached.token_type is not token_type and cached.token_type != token_type:
+        if cached.token_type.typ != token_type.typ:
             raise TokenTypeError(f"The token is not an {token_type.name} token.")
         if now >= cached.expires_at:
             self._cache.discard(token)

@@ -20,19 +20,22 @@ class RevocationList:
 
     Args:
         clock: the time source used to drop entries once the token would have expired anyway.
+        retention: seconds an entry outlives the token's `exp`, so that a verifier's clock-skew
+            leeway (at most 300 s in settings) can never revive a revoked token.
     """
 
-    __slots__ = ("_clock", "_global_before", "_jtis", "_subjects")
+    __slots__ = ("_clock", "_global_before", "_jtis", "_retention", "_subjects")
 
-    def __init__(self, clock: Clock = time.time) -> None:
+    def __init__(self, clock: Clock = time.time, *, retention: float = 300.0) -> None:
         self._clock = clock
+        self._retention = retention
         self._jtis: dict[tuple[str, str], float] = {}
         self._subjects: dict[tuple[str, str], float] = {}
         self._global_before: float | None = None
 
     def revoke(self, issuer: str, jti: str, expires_at: float) -> None:
         """Revoke one token until ``expires_at`` (its `exp`), after which it is dead anyway."""
-        self._jtis[(issuer, jti)] = expires_at
+        self._jtis[(issuer, jti)] = expires_at + self._retention
 
     def revoke_subject(self, issuer: str, subject: str, before: float) -> None:
         """Revoke every token of ``subject`` issued before ``before`` (logout-all): one write."""

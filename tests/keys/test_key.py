@@ -602,5 +602,5 @@ def test_generate_rsa_key_sizes() -> None:
 
 
 def test_generate_key_refuses_none() -> None:
-    with pytest.raises(ValueError, match="unsupported algorithm"):
+    with pytest.raises(KeyConfigurationError, match="unsupported algorithm"):
         generate_key("none")

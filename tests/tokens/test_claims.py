@@ -140,10 +140,13 @@ def test_iat_in_the_future_is_refused(iat: float, leeway: float, immature: bool)
     ("age", "max_age", "leeway", "expired"),
     [
         pytest.param(0, 60, 0, False, id="fresh"),
-        pytest.param(60, 60, 0, False, id="exactly-max-age"),
+        pytest.param(59.5, 60, 0, False, id="just-under"),
+        # Like `exp`, a token is expired at the instant its age reaches max_age.
+        pytest.param(60, 60, 0, True, id="exactly-max-age"),
         pytest.param(60.5, 60, 0, True, id="just-over"),
         pytest.param(61, 60, 0, True, id="over"),
-        pytest.param(70, 60, 10, False, id="leeway-edge"),
+        pytest.param(69.5, 60, 10, False, id="inside-leeway"),
+        pytest.param(70, 60, 10, True, id="leeway-edge"),
         pytest.param(71, 60, 10, True, id="leeway-outside"),
     ],
 )

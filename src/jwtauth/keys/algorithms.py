@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from jwtauth.errors import KeyConfigurationError
+
 __all__ = ["Algorithm"]
 
 
@@ -35,10 +37,15 @@ class Algorithm(StrEnum):
         return 512 if self is Algorithm.EdDSA else int(self.value[2:])
 
     @classmethod
-    def parse(cls, value: str) -> Algorithm:
-        """Return the algorithm named exactly ``value`` (case-sensitive, RFC 7515 4.1.1)."""
-        try:
+    def parse(cls, value: object) -> Algorithm:
+        """Return the algorithm named exactly ``value`` (case-sensitive, RFC 7515 4.1.1).
+
+        Raises:
+            KeyConfigurationError: for anything else, `none` included.
+        """
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str) and value in cls._value2member_map_:
             return cls(value)
-        except ValueError:
-            names = ", ".join(a.value for a in cls)
-            raise ValueError(f"unsupported algorithm; expected one of {names}") from None
+        names = ", ".join(a.value for a in cls)
+        raise KeyConfigurationError(f"unsupported algorithm; expected one of {names}")

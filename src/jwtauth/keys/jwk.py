@@ -77,7 +77,7 @@ def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
             return point.public_key()
         if kty == "OKP" and jwk.get("crv") == "Ed25519":
             return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"invalid {kty} JWK") from exc
     raise ValueError("unsupported JWK key type; expected RSA, EC or OKP (Ed25519)")
 

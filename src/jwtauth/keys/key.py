@@ -64,7 +64,7 @@ class Key(ABC):
     signature_size: int
 
     def __init__(self, alg: Algorithm | str, kid: str | None) -> None:
-        alg = Algorithm.parse(alg) if isinstance(alg, str) else alg
+        alg = Algorithm.parse(alg)
         if alg.family not in self.families:
             raise KeyConfigurationError(f"a {type(self).__name__} cannot be used with {alg}")
         self.alg: Algorithm = alg
@@ -194,6 +194,8 @@ class RSAKey(_AsymmetricKey):
         return bytes(self._require_private().sign(signing_input, self._padding, self._hash))
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        if len(signature) != self.signature_size:
+            return False
         try:
             self._public.verify(signature, signing_input, self._padding, self._hash)
         except InvalidSignature:
@@ -233,6 +235,8 @@ class ECKey(_AsymmetricKey):
         return bytes(r.to_bytes(self._coord, "big") + s.to_bytes(self._coord, "big"))
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        if len(signature) != self.signature_size:
+            return False
         size = self._coord
         r = int.from_bytes(signature[:size], "big")
         s = int.from_bytes(signature[size:], "big")
@@ -264,6 +268,8 @@ class EdDSAKey(_AsymmetricKey):
         return bytes(self._require_private().sign(signing_input))
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        if len(signature) != self.signature_size:
+            return False
         try:
             self._public.verify(signature, signing_input)
         except InvalidSignature:
@@ -309,7 +315,7 @@ def key_from_jwk(jwk: dict[str, Any], alg: Algorithm | str | None = None) -> Key
 
 def generate_key(alg: Algorithm | str, *, kid: str | None = None, rsa_bits: int = 3072) -> Key:
     """Generate a fresh signing key for ``alg`` (HMAC secrets are 64 random bytes)."""
-    alg = Algorithm.parse(alg) if isinstance(alg, str) else alg
+    alg = Algorithm.parse(alg)
     if alg.family == "HS":
         return HMACKey(secrets.token_bytes(64), alg, kid)
     if alg.family in ("RS", "PS"):

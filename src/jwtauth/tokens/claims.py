@@ -19,17 +19,24 @@ __all__ = ["REGISTERED_CLAIMS", "ClaimsPolicy"]
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 
 
+_ABSENT: Any = object()
+
+
 def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    # bool is an int in Python; `"exp": true` is not a date.
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+    value = claims.get(name, _ABSENT)
+    if value is _ABSENT:
+        return None
+    # bool is an int in Python; `"exp": true` is not a date, and `"exp": null` is not absent.
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return value
     raise ClaimError(f"The {name} claim must be a NumericDate.", claim=name)
 
 
 def _string(claims: dict[str, Any], name: str) -> str | None:
-    value = claims.get(name)
-    if value is None or isinstance(value, str):
+    value = claims.get(name, _ABSENT)
+    if value is _ABSENT:
+        return None
+    if isinstance(value, str):
         return value
     raise ClaimError(f"The {name} claim must be a string.", claim=name)
 
@@ -92,7 +99,7 @@ class ClaimsPolicy:
             return
         if now + self.leeway < iat:
             raise ImmatureTokenError("The token was issued in the future.", claim="iat")
-        if self.max_age is not None and now - self.leeway > iat + self.max_age:
+        if self.max_age is not None and now - self.leeway >= iat + self.max_age:
             raise ExpiredTokenError(claim="iat")
 
     def validate_iss(self, claims: dict[str, Any]) -> None:

@@ -79,6 +79,11 @@ def json_loads_object(data: bytes) -> dict[str, Any]:
     # orjson keeps the last of duplicate names silently. If re-serializing reproduces the input
     # byte for byte there were none (the common case: compact JSON from us or PyJWT); otherwise
     # the stdlib parser, which can see every pair, decides.
-    if orjson.dumps(value) != data:
-        json.loads(data, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+    try:
+        canonical = orjson.dumps(value) == data
+        if not canonical:
+            json.loads(data, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+    except (orjson.JSONEncodeError, RecursionError) as exc:
+        # orjson serializes at most 254 levels; nothing legitimate nests that deep.
+        raise ValueError("JSON nested too deeply") from exc
     return value

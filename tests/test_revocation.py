@@ -1,0 +1,86 @@
+"""RevocationList: by jti, by subject, everything; entries outlive exp by the leeway bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from jwtauth.errors import RevokedTokenError
+from jwtauth.revocation import RevocationList
+from jwtauth.testing import FrozenClock, make_manager
+
+ISS = "https://auth.test"
+
+
+def claims(jti: str = "j1", sub: str = "alice", iat: float = 1_000.0) -> dict[str, object]:
+    return {"iss": ISS, "sub": sub, "jti": jti, "iat": iat}
+
+
+def test_revoked_jti_is_refused_and_others_are_not() -> None:
+    revocations = RevocationList(FrozenClock(1_000.0))
+    revocations.revoke(ISS, "j1", expires_at=1_300.0)
+    assert revocations.is_revoked(claims("j1"))
+    assert not revocations.is_revoked(claims("j2"))
+
+
+def test_same_jti_from_another_issuer_is_not_revoked() -> None:
+    revocations = RevocationList(FrozenClock(1_000.0))
+    revocations.revoke(ISS, "j1", expires_at=1_300.0)
+    assert not revocations.is_revoked({**claims("j1"), "iss": "https://other.test"})
+
+
+def test_entry_outlives_exp_by_the_retention_then_goes() -> None:
+    clock = FrozenClock(1_000.0)
+    revocations = RevocationList(clock, retention=30.0)
+    revocations.revoke(ISS, "j1", expires_at=1_300.0)
+    clock.now = 1_329.0  # past exp, inside a 30 s leeway: must still be revoked
+    assert revocations.is_revoked(claims("j1"))
+    clock.now = 1_330.0
+    assert not revocations.is_revoked(claims("j1"))
+    assert revocations.purge() == 0  # already dropped on the lookup above
+
+
+def test_purge_drops_only_dead_entries() -> None:
+    clock = FrozenClock(1_000.0)
+    revocations = RevocationList(clock, retention=0.0)
+    revocations.revoke(ISS, "old", expires_at=1_100.0)
+    revocations.revoke(ISS, "new", expires_at=2_000.0)
+    clock.now = 1_500.0
+    assert revocations.purge() == 1
+    assert revocations.is_revoked(claims("new"))
+
+
+def test_subject_cutoff_revokes_only_tokens_issued_before_it() -> None:
+    revocations = RevocationList(FrozenClock(1_000.0))
+    revocations.revoke_subject(ISS, "alice", before=1_000.0)
+    assert revocations.is_revoked(claims(sub="alice", iat=999.0))
+    assert not revocations.is_revoked(claims(sub="alice", iat=1_000.0))
+    assert not revocations.is_revoked(claims(sub="bob", iat=999.0))
+
+
+def test_subject_cutoff_never_moves_backwards() -> None:
+    revocations = RevocationList(FrozenClock(1_000.0))
+    revocations.revoke_subject(ISS, "alice", before=1_000.0)
+    revocations.revoke_subject(ISS, "alice", before=500.0)
+    assert revocations.is_revoked(claims(sub="alice", iat=900.0))
+
+
+def test_revoke_all_cuts_off_every_earlier_token_and_never_moves_backwards() -> None:
+    revocations = RevocationList(FrozenClock(1_000.0))
+    revocations.revoke_all(before=1_000.0)
+    revocations.revoke_all(before=10.0)
+    assert revocations.is_revoked(claims(sub="anyone", iat=999.0))
+    assert not revocations.is_revoked(claims(sub="anyone", iat=1_000.0))
+
+
+def test_manager_refuses_tokens_issued_before_revoke_all_and_accepts_later_ones() -> None:
+    clock = FrozenClock(1_000.0)
+    revocations = RevocationList(clock)
+    tokens = make_manager("HS256", clock=clock, revocations=revocations)
+    before = tokens.issue("alice")
+    tokens.verify(before)  # now cached
+    clock.advance(5)
+    revocations.revoke_all(before=clock())
+    after = tokens.issue("alice")
+    assert tokens.verify(after)["sub"] == "alice"
+    with pytest.raises(RevokedTokenError):
+        tokens.verify(before)
