@@ -23,13 +23,7 @@ from jwtauth.keys.secrets import assess_secret
 BASE64URL_LINE = re.compile(r"[A-Za-z0-9_-]{64,}")
 
 
-@pytest.fixture(autouse=True)
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test in an empty working directory with no JWTAUTH_* variable set."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.upper().startswith("JWTAUTH_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def run(*args: str) -> Result:

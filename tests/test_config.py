@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -14,14 +13,7 @@ from jwtauth.config import Environment, Settings
 from jwtauth.errors import ConfigurationError
 from jwtauth.keys.algorithms import Algorithm
 
-
-@pytest.fixture(autouse=True)
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test in an empty working directory with no JWTAUTH_* variable set."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.upper().startswith("JWTAUTH_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def write_toml(path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:

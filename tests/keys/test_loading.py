@@ -31,14 +31,7 @@ from jwtauth.keys.loading import (
     write_private_file,
 )
 
-
-@pytest.fixture(autouse=True)
-def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every test in an empty working directory with no JWTAUTH_* variable set."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.upper().startswith("JWTAUTH_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def strong_secret() -> str:
