@@ -505,8 +505,8 @@ def signing_key(request: pytest.FixtureRequest) -> Key:
 
 @pytest.mark.parametrize("cache_size", [0, 4096])
 def test_simplejwt_522_verification_cannot_be_disabled(signing_key: Key, cache_size: int) -> None:
-    """djangorestframework-simplejwt #522, and its neighbours #596 / PR #605 / #626, where a
-    setting left unset turned signature (and `exp`) verification off.
+    """djangorestframework-simplejwt 5.2.1 (PR #605 for issue #596; reported as #631, fixed in
+    5.2.2): leaving VERIFYING_KEY unset turned signature and `exp` verification off.
 
     jwtauth has no such setting: with every knob at its most permissive, a forged signature is
     still a BadSignatureError, whether or not the genuine token sits in the cache.
