@@ -185,6 +185,15 @@ def _material(keys: Keys, name: str) -> bytes:
         "base64-openssh-ed25519-body": lambda: ed_pub.public_bytes(
             Enc.OpenSSH, Pub.OpenSSH
         ).split()[1],
+        "base64url-der-spki-ec": lambda: base64.urlsafe_b64encode(
+            ec_pub.public_bytes(Enc.DER, Pub.SubjectPublicKeyInfo)
+        ).rstrip(b"="),
+        "hex-der-spki-ec": lambda: (
+            ec_pub.public_bytes(Enc.DER, Pub.SubjectPublicKeyInfo).hex().encode()
+        ),
+        "der-spki-ec-with-trailing-nul": lambda: (
+            ec_pub.public_bytes(Enc.DER, Pub.SubjectPublicKeyInfo) + b"\x00"
+        ),
         "rfc4716-ssh2-ed25519": lambda: (
             b"---- BEGIN SSH2 PUBLIC KEY ----\n"
             + ed_pub.public_bytes(Enc.OpenSSH, Pub.OpenSSH).split()[1]
@@ -341,6 +350,9 @@ def test_cve_2022_29217_openssh_public_key_is_not_an_hmac_secret(keys: Keys, nam
         "der-private-ec-pkcs8",
         "base64-der-spki-ec",
         "base64-openssh-ed25519-body",
+        "base64url-der-spki-ec",
+        "hex-der-spki-ec",
+        "der-spki-ec-with-trailing-nul",
         "rfc4716-ssh2-ed25519",
     ],
 )

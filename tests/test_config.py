@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from jwtauth.config import Environment, Settings
-from jwtauth.errors import ConfigurationError
+from jwtauth.errors import ConfigurationError, InsecureKeyFileError, SecurityWarning
 from jwtauth.keys.algorithms import Algorithm
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -302,3 +302,81 @@ def test_issuer_for_in_development_falls_back_to_host_and_port(host: str, port: 
 def test_issuer_for_returns_configured_issuer(env: str) -> None:
     settings = Settings.load(env=env, issuer="https://auth.example.com")
     assert settings.issuer_for("localhost", 8000) == "https://auth.example.com"
+
+
+# A TOML file that carries credentials is a secret file -------------------------------------
+
+STRONG = "rhLxsd3g7K-9KVWsNJh_MtbJorFz53o2YRZxJ46_8LiRyReUXCe007RbOLGh_Cqf"
+
+
+@pytest.mark.parametrize("field", ["secret", "database_url", "redis_url"])
+def test_world_readable_toml_with_a_credential_is_refused_in_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    path = tmp_path / "jwtauth.toml"
+    write_toml(
+        path,
+        f'env = "production"\nissuer = "https://auth.test"\n{field} = "{STRONG}"\n',
+        monkeypatch,
+    )
+    path.chmod(0o644)
+    with pytest.raises(InsecureKeyFileError, match="chmod 600") as info:
+        Settings.load()
+    assert STRONG not in str(info.value)
+
+
+def test_world_readable_toml_with_a_credential_is_a_warning_in_development(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "jwtauth.toml"
+    write_toml(path, f'secret = "{STRONG}"\n', monkeypatch)
+    path.chmod(0o644)
+    with pytest.warns(SecurityWarning, match="JWTAUTH_CONFIG holds secrets"):
+        settings = Settings.load()
+    assert settings.source_of("secret") == "toml"
+
+
+def test_private_toml_with_a_credential_is_accepted_in_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "jwtauth.toml"
+    write_toml(
+        path,
+        f'env = "production"\nissuer = "https://auth.test"\nsecret = "{STRONG}"\n',
+        monkeypatch,
+    )
+    path.chmod(0o600)
+    settings = Settings.load()
+    assert settings.source_of("secret") == "toml"
+    assert settings.source_of("audience") == "default"
+
+
+def test_world_readable_toml_without_credentials_is_fine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "jwtauth.toml"
+    write_toml(path, 'env = "production"\nissuer = "https://auth.test"\n', monkeypatch)
+    path.chmod(0o644)
+    assert Settings.load().issuer == "https://auth.test"
+
+
+def test_malformed_toml_is_reported_by_line_without_its_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_toml(tmp_path / "bad.toml", f'audience = "api"\nsecret = "{STRONG}\n', monkeypatch)
+    with pytest.raises(ConfigurationError, match=r"not valid TOML \(line 2\)") as info:
+        Settings.load()
+    assert STRONG[:8] not in str(info.value)
+    assert info.value.__cause__ is None
+
+
+def test_source_of_reports_each_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_toml(tmp_path / "c.toml", 'audience = "from-toml"\nleeway = 1\n', monkeypatch)
+    (tmp_path / ".env").write_text("JWTAUTH_LEEWAY=2\nJWTAUTH_ACCESS_TTL=60\n", encoding="utf-8")
+    monkeypatch.setenv("JWTAUTH_ACCESS_TTL", "90")
+    settings = Settings.load(refresh_ttl=100)
+    assert settings.source_of("audience") == "toml"
+    assert settings.source_of("leeway") == ".env"
+    assert settings.source_of("access_ttl") == "env"
+    assert settings.source_of("refresh_ttl") == "argument"
+    assert settings.source_of("issuer") == "default"

@@ -13,11 +13,13 @@ from jwtauth.errors import (
     AlgorithmError,
     AudienceError,
     BadSignatureError,
+    ClaimError,
     ConfigurationError,
     ExpiredTokenError,
     ImmatureTokenError,
     IssuerError,
     MalformedTokenError,
+    MissingClaimError,
     RevokedTokenError,
     TokenError,
     TokenTypeError,
@@ -508,3 +510,80 @@ def test_cache_entry_of_a_clock_skewed_token_is_not_reused_early() -> None:
         tm.verify(future)
     clock.advance(100)
     assert tm.verify(future)["sub"] == "alice"
+
+
+# Cached and fresh answers never differ; cached claims cannot be altered ----------------------
+
+
+def test_nested_claims_are_read_only_and_the_cache_keeps_the_original() -> None:
+    tm = manager()
+    token = tm.issue("alice", claims={"roles": ["user"], "org": {"id": 1, "tags": ["a"]}})
+    claims = tm.verify(token)
+    assert claims["roles"] == ["user"]  # still equal to a plain list
+    with pytest.raises(TypeError):
+        claims["roles"].append("admin")
+    with pytest.raises(TypeError):
+        claims["roles"][0] = "admin"
+    with pytest.raises(TypeError):
+        claims["org"]["id"] = 999
+    with pytest.raises(TypeError):
+        claims["org"]["tags"].extend(["b"])
+    again = tm.verify(token)
+    assert again["roles"] == ["user"]
+    assert again["org"] == {"id": 1, "tags": ["a"]}
+
+
+def test_switching_kidless_off_refuses_a_cached_kidless_token() -> None:
+    key = make_key("ES256")
+    tm = TokenManager(KeyRing(key, kidless=key.kid), issuer=ISS, audience=AUD, clock=FrozenClock())
+    payload = json_dumps(tm.factory.make("alice"))
+    header = b64url_encode(json_dumps({"alg": "ES256", "typ": "at+jwt"}))
+    signing_input = f"{header}.{b64url_encode(payload)}"
+    token = f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
+    assert tm.verify(token)["sub"] == "alice"
+    tm.keyring = KeyRing(key)  # the same key, but tokens without kid no longer resolve to it
+    with pytest.raises(UnknownKeyError):
+        tm.verify(token)
+
+
+def test_replacing_the_policy_forgets_cached_verifications() -> None:
+    tm = manager()
+    token = tm.issue("alice")
+    tm.verify(token)
+    tm.policy = replace(tm.policy, issuer="https://someone-else.test")
+    with pytest.raises(IssuerError):
+        tm.verify(token)
+
+
+def test_clock_stepping_back_before_nbf_is_refused_like_a_fresh_verification() -> None:
+    clock = FrozenClock()
+    tm = manager(clock=clock)
+    token = tm.issue("alice")
+    tm.verify(token)
+    clock.now -= 60
+    with pytest.raises(ImmatureTokenError):
+        tm.verify(token)
+
+
+def test_large_or_deeply_structured_payloads_are_verified_but_never_cached() -> None:
+    tm = manager()
+    bulky = tm.issue("alice", claims={"groups": [{"id": i} for i in range(200)]})
+    assert tm.verify(bulky)["groups"][199] == {"id": 199}
+    assert len(tm._cache) == 0
+    small = tm.issue("alice", claims={"groups": [{"id": 1}]})
+    tm.verify(small)
+    assert len(tm._cache) == 1
+
+
+def test_aud_null_is_not_an_absent_aud() -> None:
+    tm = manager()
+    token = tm.issue("alice")
+    header, _, _ = token.split(".")
+    forged_payload = {**payload_of(token), "aud": None}
+    key = tm.keyring.signing_key
+    signing_input = f"{header}.{b64url_encode(json_dumps(forged_payload))}"
+    forged = f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
+    with pytest.raises(ClaimError) as info:
+        tm.verify(forged)
+    assert info.value.claim == "aud"
+    assert not isinstance(info.value, MissingClaimError)

@@ -84,3 +84,9 @@ def test_manager_refuses_tokens_issued_before_revoke_all_and_accepts_later_ones(
     assert tokens.verify(after)["sub"] == "alice"
     with pytest.raises(RevokedTokenError):
         tokens.verify(before)
+
+
+def test_revoking_an_empty_jti_is_refused() -> None:
+    """An empty jti would match every token that lacks one."""
+    with pytest.raises(ValueError, match="jti"):
+        RevocationList().revoke(ISS, "", expires_at=2_000.0)

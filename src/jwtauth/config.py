@@ -8,6 +8,9 @@ Settings are frozen; build them once in ``main()`` or an app factory, never at i
 from __future__ import annotations
 
 import os
+import re
+import tomllib
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -21,13 +24,44 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from jwtauth.errors import ConfigurationError
+from jwtauth.errors import ConfigurationError, InsecureKeyFileError, SecurityWarning
+from jwtauth.files import read_private_file
 from jwtauth.keys.algorithms import Algorithm
 
-__all__ = ["ENV_PREFIX", "Environment", "Settings"]
+__all__ = ["ENV_PREFIX", "SECRET_FIELDS", "Environment", "Settings"]
 
 ENV_PREFIX = "JWTAUTH_"
 DOTENV_FILE = ".env"
+
+
+# Settings whose values are credentials: a file that supplies them must be private.
+SECRET_FIELDS = frozenset({"secret", "database_url", "redis_url"})
+
+
+def _config_file() -> Path | None:
+    # The config file's own location is the one setting that cannot come from the file.
+    name = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if not name:
+        return None
+    if not Path(name).is_file():
+        raise ConfigurationError(f"{ENV_PREFIX}CONFIG names no readable file")
+    return Path(name)
+
+
+def _toml_keys() -> set[str]:
+    """The names the TOML config file sets; a syntax error is reported by line, never quoted."""
+    path = _config_file()
+    if path is None:
+        return set()
+    try:
+        with path.open("rb") as handle:
+            return set(tomllib.load(handle))
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f" (line {line.group(1)})" if line else ""
+        raise ConfigurationError(f"{ENV_PREFIX}CONFIG is not valid TOML{where}") from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {ENV_PREFIX}CONFIG: {exc.strerror}") from None
 
 
 class Environment(StrEnum):
@@ -63,8 +97,8 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(default=None, description="Redis URL")
     state_dir: Path = Field(default=Path(".jwtauth"), description="development state (keys, db)")
 
-    # Settings whose value came from the `.env` file (no higher-priority source set them).
-    _from_dotenv: frozenset[str] = PrivateAttr(default=frozenset())
+    # Where each explicitly set value came from: "argument", "env", ".env" or "toml".
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -77,11 +111,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources = [init_settings, env_settings, dotenv_settings]
         # The config file's own location is the one setting that cannot come from the file.
-        config_file = os.environ.get(f"{ENV_PREFIX}CONFIG")
-        if config_file:
-            if not Path(config_file).is_file():
-                raise ConfigurationError(f"{ENV_PREFIX}CONFIG names no readable file")
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        config_file = _config_file()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
 
     @classmethod
@@ -91,6 +123,7 @@ class Settings(BaseSettings):
         Raises:
             ConfigurationError: with a one-line reason that never contains a secret.
         """
+        toml_keys = _toml_keys()
         try:
             settings = cls(**overrides)
         except ValidationError as exc:
@@ -105,8 +138,27 @@ class Settings(BaseSettings):
             for name in os.environ
             if name.upper().startswith(ENV_PREFIX)
         }
-        settings._from_dotenv = dotenv - environment - set(overrides)
+        # Lowest priority first, so that each higher source overwrites what it overrides.
+        for source, keys in (("toml", toml_keys), (".env", dotenv), ("env", environment),
+                             ("argument", set(overrides))):  # fmt: skip
+            settings._sources.update(dict.fromkeys(keys & cls.model_fields.keys(), source))
+        if toml_keys & SECRET_FIELDS:
+            settings._check_config_file()
         return settings
+
+    def _check_config_file(self) -> None:
+        path = Path(os.environ[f"{ENV_PREFIX}CONFIG"])
+        _, problem = read_private_file(path)
+        if problem is None:
+            return
+        message = f"{ENV_PREFIX}CONFIG holds secrets and {problem.message}"
+        if self.is_production:
+            raise InsecureKeyFileError(message)
+        warnings.warn(f"{message} (refused in production)", SecurityWarning, stacklevel=3)
+
+    def source_of(self, name: str) -> str:
+        """Where setting ``name`` came from: argument, env, .env, toml, or default."""
+        return self._sources.get(name, "default")
 
     def dotenv_keys(self) -> frozenset[str]:
         """The settings a `.env` file mentions; in production such a file is refused."""
@@ -122,10 +174,6 @@ class Settings(BaseSettings):
                 "variables, a secret file or a secrets manager"
             )
         return keys
-
-    def came_from_dotenv(self, name: str) -> bool:
-        """True when setting ``name`` took its value from the `.env` file."""
-        return name in self._from_dotenv
 
     @property
     def is_production(self) -> bool:

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from jwtauth.errors import ExpiredTokenError, MalformedTokenError, RevokedTokenError, TokenTypeError
+from jwtauth.keys.key import Key
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.tokens.cache import CachedToken, VerifiedTokenCache
-from jwtauth.tokens.claims import ClaimsPolicy
+from jwtauth.tokens.claims import ClaimsPolicy, freeze_claims
 from jwtauth.tokens.encoding import json_dumps, json_loads_object
 from jwtauth.tokens.factory import PayloadFactory
-from jwtauth.tokens.jws import JWS
+from jwtauth.tokens.jws import JWS, Header
 from jwtauth.tokens.token_type import ACCESS, TokenType
 from jwtauth.types import Claims, Clock, RevocationView
 
-__all__ = ["TokenManager"]
+__all__ = ["MAX_CACHED_NESTED_VALUES", "MAX_CACHED_TOKEN_LENGTH", "TokenManager"]
+
+# What the verified-token cache takes: ordinary access tokens. Large or deeply structured payloads
+# are verified every time, so that a 4096-entry cache stays within tens of megabytes whatever
+# claims an application puts into its tokens.
+MAX_CACHED_TOKEN_LENGTH = 4096
+MAX_CACHED_NESTED_VALUES = 256
 
 
 class TokenManager:
@@ -52,24 +58,44 @@ class TokenManager:
         cache_size: int = 4096,
         jws: JWS | None = None,
     ) -> None:
+        self._cache = VerifiedTokenCache(cache_size)
         self._keyring = keyring
         self.clock = clock
         self.policy = ClaimsPolicy(issuer=issuer, audience=audience, leeway=leeway)
         self.factory = PayloadFactory(issuer=issuer, audience=audience, ttl=ttl, clock=clock)
         self.revocations = revocations
         self.jws = jws if jws is not None else JWS()
-        self._cache = VerifiedTokenCache(cache_size)
 
     @property
     def keyring(self) -> KeyRing:
-        """The current keyring."""
+        """The current keyring; assign a new one to rotate."""
         return self._keyring
 
     @keyring.setter
     def keyring(self, keyring: KeyRing) -> None:
-        # Entries verified by a key that is no longer held fail `holds` on their next hit; no
-        # flush is needed, and tokens of keys still held keep their cached verification.
+        # No flush: a cache hit re-resolves its `kid` and accepts only the very key object that
+        # verified it, so tokens of retired keys re-verify (and fail) while the rest stay cached.
         self._keyring = keyring
+
+    @property
+    def policy(self) -> ClaimsPolicy:
+        """The claims policy; assigning a new one forgets every cached verification."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: ClaimsPolicy) -> None:
+        self._policy = policy
+        self._cache.clear()
+
+    @property
+    def jws(self) -> JWS:
+        """The JWS codec; assigning a new one (other limits) forgets every cached verification."""
+        return self._jws
+
+    @jws.setter
+    def jws(self, jws: JWS) -> None:
+        self._jws = jws
+        self._cache.clear()
 
     def issue(
         self,
@@ -81,10 +107,10 @@ class TokenManager:
     ) -> str:
         """Sign a new token of ``token_type`` for ``subject`` with the keyring's signing key."""
         payload = self.factory.make(subject, ttl=ttl, claims=claims)
-        return self.jws.sign(json_dumps(payload), self._keyring.signing_key, typ=token_type.typ)
+        return self._jws.sign(json_dumps(payload), self._keyring.signing_key, typ=token_type.typ)
 
     def verify(self, token: str, *, token_type: TokenType = ACCESS) -> Claims:
-        """Verify ``token`` as a ``token_type`` and return its read-only claims.
+        """Verify ``token`` as a ``token_type`` and return its claims, read-only all the way down.
 
         Raises:
             TokenError: a subclass naming the first check that failed.
@@ -93,37 +119,45 @@ class TokenManager:
             raise MalformedTokenError("The token must be a string.")
         now = self.clock()
         cached = self._cache.get(token)
-        if cached is not None:
-            return self._recheck(token, cached, token_type, now)
-        verified = self.jws.verify(token, self._keyring)
+        if cached is None:
+            return self._verify(token, token_type, now)
+        if cached.typ != token_type.typ:
+            raise TokenTypeError(f"The token is not an {token_type.name} token.")
+        if now >= cached.expires_at:
+            self._cache.discard(token)
+            raise ExpiredTokenError(claim="exp")
+        if now < cached.not_before or self._keyring.find(cached.kid) is not cached.key:
+            # The clock stepped back, or the kid no longer resolves to the key that verified the
+            # token (retired, replaced, kidless switched off): decide afresh.
+            self._cache.discard(token)
+            return self._verify(token, token_type, now)
+        if self.revocations is not None and self.revocations.is_revoked(cached.claims):
+            raise RevokedTokenError()
+        return cached.claims
+
+    def _verify(self, token: str, token_type: TokenType, now: float) -> Claims:
+        verified = self._jws.verify(token, self._keyring)
         if not token_type.matches(verified.header.typ):
             raise TokenTypeError(f"The token is not an {token_type.name} token.")
         try:
             claims = json_loads_object(verified.payload)
         except ValueError:
             raise MalformedTokenError("The token's payload is not a JSON object.") from None
-        self.policy.validate(claims, now)
-        frozen = MappingProxyType(claims)
+        policy = self._policy
+        policy.validate(claims, now)
+        frozen, nested = freeze_claims(claims)
         if self.revocations is not None and self.revocations.is_revoked(frozen):
             raise RevokedTokenError()
-        expires_at = claims.get("exp", float("inf")) + self.policy.leeway
-        if self.policy.max_age is not None:
-            expires_at = min(expires_at, claims["iat"] + self.policy.max_age + self.policy.leeway)
-        self._cache.put(token, CachedToken(frozen, token_type, verified.key, expires_at))
+        if len(token) <= MAX_CACHED_TOKEN_LENGTH and nested <= MAX_CACHED_NESTED_VALUES:
+            self._cache.put(token, self._entry(frozen, verified.header, verified.key))
         return frozen
 
-    def _recheck(
-        self, token: str, cached: CachedToken, token_type: TokenType, now: float
-    ) -> Claims:
-        if cached.token_type.typ != token_type.typ:
-            raise TokenTypeError(f"The token is not an {token_type.name} token.")
-        if now >= cached.expires_at:
-            self._cache.discard(token)
-            raise ExpiredTokenError(claim="exp")
-        if not self._keyring.holds(cached.key):
-            # The key was retired since: verify from scratch, which will refuse the token.
-            self._cache.discard(token)
-            return self.verify(token, token_type=token_type)
-        if self.revocations is not None and self.revocations.is_revoked(cached.claims):
-            raise RevokedTokenError()
-        return cached.claims
+    def _entry(self, claims: Claims, header: Header, key: Key) -> CachedToken:
+        leeway = self._policy.leeway
+        expires_at = claims.get("exp", float("inf")) + leeway
+        if self._policy.max_age is not None:
+            expires_at = min(expires_at, claims["iat"] + self._policy.max_age + leeway)
+        not_before = max(claims.get("nbf", -float("inf")), claims.get("iat", -float("inf")))
+        return CachedToken(
+            claims, header.typ or "", header.kid, key, not_before - leeway, expires_at
+        )

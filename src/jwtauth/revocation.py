@@ -35,6 +35,8 @@ class RevocationList:
 
     def revoke(self, issuer: str, jti: str, expires_at: float) -> None:
         """Revoke one token until ``expires_at`` (its `exp`), after which it is dead anyway."""
+        if not jti:
+            raise ValueError("a token is revoked by its jti, which must not be empty")
         self._jtis[(issuer, jti)] = expires_at + self._retention
 
     def revoke_subject(self, issuer: str, subject: str, before: float) -> None:

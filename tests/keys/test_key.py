@@ -604,3 +604,11 @@ def test_generate_rsa_key_sizes() -> None:
 def test_generate_key_refuses_none() -> None:
     with pytest.raises(KeyConfigurationError, match="unsupported algorithm"):
         generate_key("none")
+
+
+@pytest.mark.parametrize("attribute", ["kid", "alg", "signature_size"])
+def test_key_identity_cannot_change_after_construction(attribute: str) -> None:
+    key = generate_key("ES256", kid="fixed")
+    with pytest.raises(AttributeError, match="cannot be changed"):
+        setattr(key, attribute, "HS256")
+    assert (key.kid, key.alg) == ("fixed", "ES256")

@@ -190,9 +190,12 @@ def test_the_signing_key_cannot_be_removed() -> None:
     assert ring.signing_key.kid == "s"
 
 
-def test_without_an_unknown_kid_changes_nothing() -> None:
-    ring = KeyRing(ec_key("s"), [ec_key("v")])
-    assert [k.kid for k in ring.without("nope")] == ["s", "v"]
+def test_without_an_unknown_kid_is_refused() -> None:
+    """Retiring a compromised key under a mistyped kid must fail loudly, not leave it trusted."""
+    ring = KeyRing(ec_key("s"), [ec_key("2024-key")])
+    with pytest.raises(KeyConfigurationError, match="no key"):
+        ring.without("2024_key")
+    assert [k.kid for k in ring] == ["s", "2024-key"]
 
 
 def test_holds_is_identity_not_kid() -> None:

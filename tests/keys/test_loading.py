@@ -98,9 +98,9 @@ def test_loaded_secret_repr_hides_value() -> None:
     loaded = load_secret(Settings.load(algorithm="HS256", secret=secret))
     assert loaded is not None
     assert loaded.value == secret.encode()
-    assert loaded.source == "env"
+    assert loaded.source == "argument"
     assert secret not in repr(loaded)
-    assert repr(loaded) == f"LoadedSecret(source='env', length={len(secret)})"
+    assert repr(loaded) == f"LoadedSecret(source='argument', length={len(secret)})"
 
 
 WEAK_SECRETS = {
@@ -223,7 +223,7 @@ def test_private_secret_file_is_accepted_and_newline_stripped(
 def test_missing_secret_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JWTAUTH_ALGORITHM", "HS256")
     monkeypatch.setenv("JWTAUTH_SECRET_FILE", str(tmp_path / "absent"))
-    with pytest.raises(ConfigurationError, match="cannot read key file"):
+    with pytest.raises(ConfigurationError, match=r"cannot read .*absent"):
         load_signing_key(Settings.load())
 
 
@@ -455,3 +455,83 @@ def test_write_private_file_does_not_follow_a_symlink(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         write_private_file(link, b"data")
     assert not target.exists()
+
+
+# Files: binary secrets, owners, directories, planted development keys ----------------------
+
+
+def test_binary_secret_file_ending_in_a_newline_byte_is_kept_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = b"\xff\x00" + bytes(range(200, 229)) + b"\n"  # not UTF-8; last byte is 0x0a
+    path = write_file(tmp_path / "secret.bin", secret, 0o600)
+    monkeypatch.setenv("JWTAUTH_ALGORITHM", "HS256")
+    monkeypatch.setenv("JWTAUTH_SECRET_FILE", str(path))
+    loaded = load_secret(Settings.load())
+    assert loaded is not None
+    assert loaded.value == secret
+
+
+def test_secret_file_owned_by_another_user_is_refused_in_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("changing a file's owner needs root")
+    path = write_file(tmp_path / "secret", strong_secret().encode(), 0o600)
+    os.chown(path, 65534, 65534)
+    monkeypatch.setenv("JWTAUTH_ENV", "production")
+    monkeypatch.setenv("JWTAUTH_ISSUER", "https://auth.test")
+    monkeypatch.setenv("JWTAUTH_ALGORITHM", "HS256")
+    monkeypatch.setenv("JWTAUTH_SECRET_FILE", str(path))
+    with pytest.raises(InsecureKeyFileError, match="owned by another user"):
+        load_signing_key(Settings.load())
+
+
+def test_secret_file_that_is_a_directory_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JWTAUTH_ALGORITHM", "HS256")
+    monkeypatch.setenv("JWTAUTH_SECRET_FILE", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        load_signing_key(Settings.load())
+
+
+def test_weak_secret_file_error_names_the_file_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_file(tmp_path / "secret", b"changeme-changeme-changeme-changeme", 0o600)
+    monkeypatch.setenv("JWTAUTH_ENV", "production")
+    monkeypatch.setenv("JWTAUTH_ALGORITHM", "HS256")
+    monkeypatch.setenv("JWTAUTH_SECRET_FILE", str(path))
+    with pytest.raises(WeakSecretError, match=r"^JWTAUTH_SECRET_FILE: "):
+        load_signing_key(Settings.load())
+
+
+def test_state_dir_writable_by_others_is_refused_even_in_development(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    state.chmod(0o777)  # anyone could plant the signing key here
+    with pytest.raises(ConfigurationError, match="writable by other users"):
+        load_signing_key(Settings.load(state_dir=state))
+
+
+def test_planted_key_in_a_shared_state_dir_is_never_loaded(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    first = load_signing_key(Settings.load(state_dir=state))
+    state.chmod(0o777)
+    with pytest.raises(ConfigurationError, match="writable by other users"):
+        load_signing_key(Settings.load(state_dir=state))
+    state.chmod(0o700)
+    assert load_signing_key(Settings.load(state_dir=state)).kid == first.kid
+
+
+def test_dangling_symlink_at_the_development_key_path_is_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "signing-key-ES256.pem").symlink_to(tmp_path / "nowhere.pem")
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        load_signing_key(Settings.load(state_dir=state))
+    assert not (tmp_path / "nowhere.pem").exists()

@@ -90,6 +90,16 @@ class Key(ABC):
         """The public JWK with `kid`, `alg` and `use`; HMAC keys have none and raise."""
         raise KeyConfigurationError("HMAC keys are secret and have no public JWK")
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Set once in __init__, then fixed: a keyring indexes keys by `kid`, and the algorithm is
+        # the key's whole security contract.
+        try:
+            object.__getattribute__(self, name)
+        except AttributeError:
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(f"{type(self).__name__}.{name} cannot be changed")
+
     def __repr__(self) -> str:
         # Never any key material, whatever the subclass.
         return f"{type(self).__name__}(alg={self.alg.value!r}, kid={self.kid!r})"

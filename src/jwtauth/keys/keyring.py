@@ -53,11 +53,15 @@ class KeyRing:
             raise ConfigurationError("this keyring verifies only; it has no signing key")
         return self._signing
 
+    def find(self, kid: str | None) -> Key | None:
+        """The key a token's `kid` (or its absence) resolves to, or ``None``."""
+        if kid is not None:
+            return self._keys.get(kid)
+        return self._keys[self._kidless] if self._kidless is not None else None
+
     def get(self, kid: str | None) -> Key:
         """Return the key for ``kid``; the only way verification obtains a key."""
-        key = self._keys.get(kid) if kid is not None else None
-        if key is None and kid is None and self._kidless is not None:
-            key = self._keys[self._kidless]
+        key = self.find(kid)
         if key is None:
             raise UnknownKeyError()
         return key
@@ -89,6 +93,9 @@ class KeyRing:
 
     def without(self, kid: str) -> KeyRing:
         """A new keyring without ``kid``: tokens it signed stop verifying."""
+        if kid not in self._keys:
+            # A typo while retiring a compromised key must not pass for success.
+            raise KeyConfigurationError(f"no key {kid!r} in the keyring")
         if self._signing is not None and self._signing.kid == kid:
             raise KeyConfigurationError("the signing key cannot be removed; promote another first")
         rest = [k for k in self._keys.values() if k.kid != kid]

@@ -22,6 +22,7 @@ from jwtauth.errors import (
     SecurityWarning,
     WeakSecretError,
 )
+from jwtauth.files import read_private_file, write_private_file
 from jwtauth.keys.key import HMACKey, Key, generate_key, key_from_pem
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.keys.secrets import SecretStrength, assess_secret
@@ -32,6 +33,8 @@ __all__ = [
     "load_keyring",
     "load_secret",
     "load_signing_key",
+    "private_pem",
+    "read_key_file",
     "write_private_file",
 ]
 
@@ -59,22 +62,28 @@ def _refuse_or_warn(settings: Settings, error: KeyConfigurationError) -> None:
     warnings.warn(f"{error.message} (refused in production)", SecurityWarning, stacklevel=3)
 
 
+def read_key_file(path: Path, settings: Settings) -> bytes:
+    """Read a key or secret file; refuse (production) or warn about (development) a file that
+    other users can read or that another user owns. Check and read use one descriptor."""
+    data, problem = read_private_file(path)
+    if problem is not None:
+        _refuse_or_warn(settings, InsecureKeyFileError(f"key file {problem.message}"))
+    return data
+
+
 def check_key_file(path: Path, settings: Settings) -> None:
-    """Refuse (production) or warn about (development) a key file other users can access."""
+    """Apply :func:`read_key_file`'s checks without keeping the content."""
+    read_key_file(path, settings)
+
+
+def _strip_line_end(data: bytes) -> bytes:
+    # Trailing line ends are an artefact of `echo` and editors, not part of a text secret. A
+    # binary secret is kept byte for byte: its last byte may well be 0x0a or 0x0d.
     try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read key file {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(mode):
-        raise ConfigurationError(f"key file {path} is not a regular file")
-    if mode & 0o077:
-        _refuse_or_warn(
-            settings,
-            InsecureKeyFileError(
-                f"key file {path} is accessible by group or others "
-                f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
-            ),
-        )
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return data.rstrip(b"\r\n")
 
 
 def load_secret(settings: Settings) -> LoadedSecret | None:
@@ -82,13 +91,11 @@ def load_secret(settings: Settings) -> LoadedSecret | None:
     if settings.secret is not None and settings.secret_file is not None:
         raise ConfigurationError(f"set only one of {ENV_PREFIX}SECRET and {ENV_PREFIX}SECRET_FILE")
     if settings.secret_file is not None:
-        check_key_file(settings.secret_file, settings)
-        # A trailing newline is an artefact of `echo` and editors, not part of the secret.
-        value = settings.secret_file.read_bytes().rstrip(b"\r\n")
-        return LoadedSecret(value, "file")
+        return LoadedSecret(_strip_line_end(read_key_file(settings.secret_file, settings)), "file")
     if settings.secret is not None:
-        source = ".env" if settings.came_from_dotenv("secret") else "env"
-        return LoadedSecret(settings.secret.get_secret_value().encode("utf-8"), source)
+        return LoadedSecret(
+            settings.secret.get_secret_value().encode("utf-8"), settings.source_of("secret")
+        )
     return None
 
 
@@ -99,20 +106,14 @@ def _hmac_key(settings: Settings) -> Key:
             f"{settings.algorithm} needs {ENV_PREFIX}SECRET or {ENV_PREFIX}SECRET_FILE "
             "(generate one with: jwtauth secret generate)"
         )
+    setting = f"{ENV_PREFIX}SECRET_FILE" if secret.source == "file" else f"{ENV_PREFIX}SECRET"
     strength = secret.strength()
     if not strength.ok:
-        _refuse_or_warn(settings, WeakSecretError(f"{ENV_PREFIX}SECRET: {strength.reason}"))
-    return HMACKey(secret.value, settings.algorithm)
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 and write ``data``; never overwrite an existing file."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _refuse_or_warn(settings, WeakSecretError(f"{setting}: {strength.reason}"))
     try:
-        os.fchmod(fd, 0o600)  # the umask may only remove bits, but be explicit
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+        return HMACKey(secret.value, settings.algorithm)
+    except KeyConfigurationError as exc:
+        raise type(exc)(f"{setting}: {exc.message}") from None
 
 
 def private_pem(key: Key) -> bytes:
@@ -130,15 +131,25 @@ def private_pem(key: Key) -> bytes:
 
 
 def _development_key(settings: Settings) -> Key:
-    path = settings.state_dir / f"signing-key-{settings.algorithm.value}.pem"
-    if not path.exists():
-        settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state = settings.state_dir
+    path = state / f"signing-key-{settings.algorithm.value}.pem"
+    if not os.path.lexists(path):
+        state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _check_state_dir(state)
         key = generate_key(settings.algorithm)
         write_private_file(path, private_pem(key))
         logger.warning("generated a development signing key in %s (kid %s)", path, key.kid)
         return key
-    check_key_file(path, settings)
-    return key_from_pem(path.read_bytes(), settings.algorithm)
+    _check_state_dir(state)
+    return key_from_pem(read_key_file(path, settings), settings.algorithm)
+
+
+def _check_state_dir(state: Path) -> None:
+    # Whoever can write here can plant the signing key the server will trust: refused even in
+    # development.
+    st = state.stat()
+    if stat.S_IMODE(st.st_mode) & 0o022 or st.st_uid not in (os.geteuid(), 0):
+        raise ConfigurationError(f"{state} is writable by other users; run: chmod 700 {state}")
 
 
 def load_signing_key(settings: Settings) -> Key:
@@ -162,8 +173,7 @@ def load_signing_key(settings: Settings) -> Key:
                 "(generate one with: jwtauth keys generate)"
             )
         return _development_key(settings)
-    check_key_file(settings.private_key_file, settings)
-    key = key_from_pem(settings.private_key_file.read_bytes(), settings.algorithm)
+    key = key_from_pem(read_key_file(settings.private_key_file, settings), settings.algorithm)
     if not key.can_sign:
         raise KeyConfigurationError(f"{ENV_PREFIX}PRIVATE_KEY_FILE holds a public key")
     return key

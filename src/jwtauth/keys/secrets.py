@@ -19,9 +19,12 @@ import math
 import re
 import string
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
+import zxcvbn
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -36,6 +39,9 @@ __all__ = [
 
 MIN_SECRET_BYTES = 32
 MIN_ENTROPY_BITS = 256
+# Below this many bits of zxcvbn guesses a secret looks typed by a person (see _pattern_bits).
+MIN_PATTERN_BITS = 120
+ZXCVBN_MAX_LENGTH = 72
 
 # Values copied from tutorials, templates and .env.example files. Compared after lower-casing
 # and removing everything but letters and digits.
@@ -65,6 +71,7 @@ _ALPHABETS: tuple[tuple[frozenset[str], int], ...] = (
     (frozenset(string.printable), 95),
 )
 
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _PUBLIC_KEY_PREFIXES = (
     b"-----BEGIN",
     b"ssh-rsa",
@@ -129,26 +136,41 @@ def _is_jwk_json(material: bytes) -> bool:
     return isinstance(value, dict) and ("kty" in value or "keys" in value)
 
 
-def _is_bare_base64_key(stripped: bytes) -> bool:
-    """The base64 body of a DER key (``MI...``/``MF...``) or of an OpenSSH key (``AAAA...``)."""
-    if stripped[:1] not in (b"M", b"A"):
-        return False
-    try:
-        decoded = base64.b64decode(b"".join(stripped.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    # OpenSSH wire format: a 4-byte length, then the key type name.
-    if decoded[4:].startswith((b"ssh-", b"ecdsa-sha2-", b"sk-")):
-        return True
-    return decoded[:1] == b"\x30" and _loads_as_key(decoded)
+def _decodings(text: bytes) -> list[bytes]:
+    """``text`` read as standard base64, base64url (padded or not) and hex, where it is one."""
+    compact = b"".join(text.split())
+    decoders: tuple[Callable[[bytes], bytes], ...] = (
+        lambda t: base64.b64decode(t, validate=True),
+        lambda t: base64.b64decode(t.translate(_URLSAFE) + b"=" * (-len(t) % 4), validate=True),
+        lambda t: bytes.fromhex(t.decode("ascii")),
+    )
+    found: list[bytes] = []
+    for decode in decoders:
+        try:
+            found.append(decode(compact))
+        except (binascii.Error, ValueError):
+            continue
+    return found
+
+
+def _is_encoded_key(stripped: bytes) -> bool:
+    """The base64, base64url or hex form of a DER key or of an OpenSSH key's wire format."""
+    for decoded in _decodings(stripped):
+        # OpenSSH wire format: a 4-byte length, then the key type name.
+        if decoded[4:].startswith((b"ssh-", b"ecdsa-sha2-", b"sk-")):
+            return True
+        if decoded[:1] == b"\x30" and _loads_as_key(decoded):
+            return True
+    return False
 
 
 def looks_like_public_key_material(material: bytes) -> bool:
     """True when ``material`` is a key or certificate in any encoding we know.
 
     PEM (SPKI, PKCS#1 ``RSA PUBLIC KEY``, certificates, private keys), OpenSSH and RFC 4716 SSH2
-    public keys, DER (the CVE-2024-33663 bypass of PEM-only checks), the bare base64 body of DER
-    or OpenSSH keys, and JWK JSON are all recognised.
+    public keys, DER (the CVE-2024-33663 bypass of PEM-only checks), DER or OpenSSH wire format
+    in base64, base64url or hex, and JWK JSON are all recognised. A single member of a JWK (an
+    RSA modulus, say) is not: it is indistinguishable from random bytes.
     """
     stripped = material.strip()
     if any(stripped.startswith(prefix) for prefix in _PUBLIC_KEY_PREFIXES):
@@ -156,11 +178,12 @@ def looks_like_public_key_material(material: bytes) -> bool:
     if b"-----BEGIN" in stripped or b"---- BEGIN SSH2" in stripped or _is_jwk_json(stripped):
         return True
     # DER is a SEQUENCE (0x30); only then is it worth asking the parsers. The unstripped bytes
-    # are tried too: a DER key may well end in a byte that happens to be ASCII whitespace.
-    for candidate in (material, stripped):
+    # are tried too (a DER key may well end in a byte that happens to be ASCII whitespace), and
+    # so is the material without trailing NULs (C-string artefacts).
+    for candidate in {material, stripped, material.rstrip(b"\x00")}:
         if candidate[:1] == b"\x30" and _loads_as_key(candidate):
             return True
-    return _is_bare_base64_key(stripped)
+    return _is_encoded_key(stripped.rstrip(b"\x00"))
 
 
 def _alphabet_bits(text: str) -> float:
@@ -173,10 +196,29 @@ def _alphabet_bits(text: str) -> float:
 
 def _entropy_bits(secret: bytes) -> int:
     try:
-        text = secret.decode("ascii")
+        text = secret.decode("utf-8")
     except UnicodeDecodeError:
         return len(secret) * 8
+    if not text.isascii():
+        # Per code point, not per byte: "ÀÁÂÃ..." is not 16 random bits per letter.
+        return len(text) * 8
     return int(len(text) * _alphabet_bits(text))
+
+
+def _pattern_bits(secret: bytes) -> float | None:
+    """zxcvbn's estimate of how many guesses the secret's first 72 characters take, in bits.
+
+    zxcvbn models what people type: words, names, sequences, keyboard runs, dates. A random
+    secret scores high (a random 43-character base64url string: 132 bits at the lowest in
+    10,000 draws); "my-jwt-secret-key-for-production-app-2024!" scores 108.
+    """
+    try:
+        text = secret.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # binary: not something a person typed
+    estimate: Callable[..., dict[str, Any]] = zxcvbn.zxcvbn
+    result = estimate(text[:ZXCVBN_MAX_LENGTH], max_length=ZXCVBN_MAX_LENGTH)
+    return float(result["guesses_log10"]) * math.log2(10)
 
 
 def assess_secret(secret: bytes) -> SecretStrength:
@@ -207,4 +249,7 @@ def assess_secret(secret: bytes) -> SecretStrength:
         problems.append(
             f"the secret has about {entropy} bits of entropy; at least {MIN_ENTROPY_BITS} required"
         )
+    # The costliest check (about 10 ms) last, and only for a secret nothing else refused.
+    if not problems and (_pattern_bits(secret) or math.inf) < MIN_PATTERN_BITS:
+        problems.append("the secret follows a guessable pattern (words, sequences, keyboard runs)")
     return SecretStrength(length=len(secret), entropy_bits=entropy, problems=tuple(problems))

@@ -12,7 +12,6 @@ import contextlib
 from typing import NamedTuple
 
 from jwtauth.keys.key import Key
-from jwtauth.tokens.token_type import TokenType
 from jwtauth.types import Claims
 
 __all__ = ["CachedToken", "VerifiedTokenCache"]
@@ -22,8 +21,10 @@ class CachedToken(NamedTuple):
     """What a successful verification established about one token string."""
 
     claims: Claims
-    token_type: TokenType
+    typ: str
+    kid: str | None
     key: Key
+    not_before: float
     expires_at: float
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from jwtauth.errors import (
@@ -13,8 +14,9 @@ from jwtauth.errors import (
     IssuerError,
     MissingClaimError,
 )
+from jwtauth.types import Claims
 
-__all__ = ["REGISTERED_CLAIMS", "ClaimsPolicy"]
+__all__ = ["REGISTERED_CLAIMS", "ClaimsPolicy", "FrozenList", "freeze_claims"]
 
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 
@@ -110,8 +112,8 @@ class ClaimsPolicy:
 
     def validate_aud(self, claims: dict[str, Any]) -> None:
         """RFC 7519 4.1.3: our audience must be `aud` or one of its elements."""
-        aud = claims.get("aud")
-        if aud is None:
+        aud = claims.get("aud", _ABSENT)
+        if aud is _ABSENT:
             if self.audience is not None:
                 raise MissingClaimError("The token lacks the aud claim.", claim="aud")
             return
@@ -123,3 +125,41 @@ class ClaimsPolicy:
             raise ClaimError("The aud claim must be a string or a list of strings.", claim="aud")
         if self.audience is None or self.audience not in aud:
             raise AudienceError(claim="aud")
+
+
+class FrozenList(list[Any]):
+    """A JSON array from a verified token: still a ``list`` (it compares equal to one and
+    serializes as one) but every mutating method raises ``TypeError``."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("verified claims are read-only; copy them with list(...) to change them")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+    def copy(self) -> list[Any]:
+        return list(self)
+
+
+def _freeze(value: Any, count: list[int]) -> Any:
+    count[0] += 1
+    if type(value) is dict:
+        return MappingProxyType({k: _freeze(v, count) for k, v in value.items()})
+    if type(value) is list:
+        return FrozenList(_freeze(v, count) for v in value)
+    return value
+
+
+def freeze_claims(claims: dict[str, Any]) -> tuple[Claims, int]:
+    """Make ``claims`` read-only all the way down (objects become read-only mappings, arrays
+    :class:`FrozenList`) and count the values nested in them, a measure of what caching them
+    would cost."""
+    nested = 0
+    for name, value in claims.items():
+        if type(value) is list or type(value) is dict:
+            count = [0]
+            claims[name] = _freeze(value, count)  # replacing a value keeps the dict's size
+            nested += count[0]
+    return MappingProxyType(claims), nested

@@ -19,6 +19,15 @@ class TokenType:
     name: str
     typ: str
 
+    def __post_init__(self) -> None:
+        # Stored in its canonical form so that comparisons need no normalising.
+        typ = self.typ.lower()
+        if typ.startswith("application/"):
+            typ = typ[len("application/") :]
+        if not typ:
+            raise ValueError("a token type needs a typ")
+        object.__setattr__(self, "typ", typ)
+
     def matches(self, typ: str | None) -> bool:
         """True when a header `typ` names this type; media types compare case-insensitively."""
         if typ == self.typ:
