@@ -24,6 +24,8 @@ __all__ = ["MAX_CACHED_NESTED_VALUES", "MAX_CACHED_TOKEN_LENGTH", "TokenManager"
 # claims an application puts into its tokens.
 MAX_CACHED_TOKEN_LENGTH = 4096
 MAX_CACHED_NESTED_VALUES = 256
+_INFINITY = float("inf")
+_MINUS_INFINITY = -_INFINITY
 
 
 class TokenManager:
@@ -143,21 +145,23 @@ class TokenManager:
             claims = json_loads_object(verified.payload)
         except ValueError:
             raise MalformedTokenError("The token's payload is not a JSON object.") from None
-        policy = self._policy
-        policy.validate(claims, now)
+        self._policy.validate(claims, now)
         frozen, nested = freeze_claims(claims)
         if self.revocations is not None and self.revocations.is_revoked(frozen):
             raise RevokedTokenError()
-        if len(token) <= MAX_CACHED_TOKEN_LENGTH and nested <= MAX_CACHED_NESTED_VALUES:
+        if (
+            self._cache.max_entries
+            and len(token) <= MAX_CACHED_TOKEN_LENGTH
+            and nested <= MAX_CACHED_NESTED_VALUES
+        ):
             self._cache.put(token, self._entry(frozen, verified.header, verified.key))
         return frozen
 
     def _entry(self, claims: Claims, header: Header, key: Key) -> CachedToken:
-        leeway = self._policy.leeway
-        expires_at = claims.get("exp", float("inf")) + leeway
-        if self._policy.max_age is not None:
-            expires_at = min(expires_at, claims["iat"] + self._policy.max_age + leeway)
-        not_before = max(claims.get("nbf", -float("inf")), claims.get("iat", -float("inf")))
-        return CachedToken(
-            claims, header.typ or "", header.kid, key, not_before - leeway, expires_at
-        )
+        policy = self._policy
+        expires_at = claims.get("exp", _INFINITY) + policy.leeway
+        if policy.max_age is not None:
+            expires_at = min(expires_at, claims["iat"] + policy.max_age + policy.leeway)
+        not_before = max(claims.get("nbf", _MINUS_INFINITY), claims.get("iat", _MINUS_INFINITY))
+        typ = header.typ or ""
+        return CachedToken(claims, typ, header.kid, key, not_before - policy.leeway, expires_at)

@@ -72,9 +72,12 @@ class ClaimsPolicy:
         if missing:
             name = min(missing)
             raise MissingClaimError(f"The token lacks the {name} claim.", claim=name)
-        self.validate_exp(claims, now)
-        self.validate_nbf(claims, now)
-        self.validate_iat(claims, now)
+        self._check_times(
+            _numeric_date(claims, "exp"),
+            _numeric_date(claims, "nbf"),
+            _numeric_date(claims, "iat"),
+            now,
+        )
         self.validate_iss(claims)
         self.validate_aud(claims)
         if not isinstance(claims.get("sub", ""), str):
@@ -82,27 +85,33 @@ class ClaimsPolicy:
         if not isinstance(claims.get("jti", ""), str):
             raise ClaimError("The jti claim must be a string.", claim="jti")
 
+    def _check_times(
+        self, exp: float | None, nbf: float | None, iat: float | None, now: float
+    ) -> None:
+        # One place for the three time rules; validate() passes all three, the per-claim
+        # validate_* methods pass one each.
+        leeway = self.leeway
+        if exp is not None and now >= exp + leeway:
+            raise ExpiredTokenError(claim="exp")
+        if nbf is not None and now + leeway < nbf:
+            raise ImmatureTokenError(claim="nbf")
+        if iat is not None:
+            if now + leeway < iat:
+                raise ImmatureTokenError("The token was issued in the future.", claim="iat")
+            if self.max_age is not None and now - leeway >= iat + self.max_age:
+                raise ExpiredTokenError(claim="iat")
+
     def validate_exp(self, claims: dict[str, Any], now: float) -> None:
         """RFC 7519 4.1.4: the current time must be before `exp` (plus leeway)."""
-        exp = _numeric_date(claims, "exp")
-        if exp is not None and now >= exp + self.leeway:
-            raise ExpiredTokenError(claim="exp")
+        self._check_times(_numeric_date(claims, "exp"), None, None, now)
 
     def validate_nbf(self, claims: dict[str, Any], now: float) -> None:
         """RFC 7519 4.1.5: the current time must be at or after `nbf` (minus leeway)."""
-        nbf = _numeric_date(claims, "nbf")
-        if nbf is not None and now + self.leeway < nbf:
-            raise ImmatureTokenError(claim="nbf")
+        self._check_times(None, _numeric_date(claims, "nbf"), None, now)
 
     def validate_iat(self, claims: dict[str, Any], now: float) -> None:
         """RFC 7519 4.1.6: a token issued in the future is refused; `max_age` bounds its age."""
-        iat = _numeric_date(claims, "iat")
-        if iat is None:
-            return
-        if now + self.leeway < iat:
-            raise ImmatureTokenError("The token was issued in the future.", claim="iat")
-        if self.max_age is not None and now - self.leeway >= iat + self.max_age:
-            raise ExpiredTokenError(claim="iat")
+        self._check_times(None, None, _numeric_date(claims, "iat"), now)
 
     def validate_iss(self, claims: dict[str, Any]) -> None:
         """RFC 7519 4.1.1: `iss` must equal the expected issuer exactly (CVE-2024-53861)."""
