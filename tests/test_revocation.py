@@ -90,3 +90,32 @@ def test_revoking_an_empty_jti_is_refused() -> None:
     """An empty jti would match every token that lacks one."""
     with pytest.raises(ValueError, match="jti"):
         RevocationList().revoke(ISS, "", expires_at=2_000.0)
+
+
+def test_revoke_subject_spares_a_token_issued_later_in_the_same_second() -> None:
+    """`iat` keeps milliseconds, so logout-all at T.2 does not kill a login at T.7."""
+    clock = FrozenClock(1_000.2)
+    revocations = RevocationList(clock)
+    tokens = make_manager("HS256", clock=clock, revocations=revocations)
+    before = tokens.issue("alice")
+    revocations.revoke_subject(ISS, "alice", before=clock())
+    clock.now = 1_000.7
+    after = tokens.issue("alice")
+    assert tokens.verify(after)["sub"] == "alice"
+    with pytest.raises(RevokedTokenError):
+        tokens.verify(before)
+
+
+def test_revoked_session_refuses_its_tokens_and_spares_others() -> None:
+    clock = FrozenClock(1_000.0)
+    revocations = RevocationList(clock, retention=0.0)
+    tokens = make_manager("HS256", clock=clock, revocations=revocations)
+    mine = tokens.issue("alice", claims={"sid": "s1"})
+    other = tokens.issue("alice", claims={"sid": "s2"})
+    tokens.verify(mine)
+    revocations.revoke_session(ISS, "s1", expires_at=1_300.0)
+    with pytest.raises(RevokedTokenError):
+        tokens.verify(mine)
+    assert tokens.verify(other)["sid"] == "s2"
+    clock.now = 1_300.0  # every token of s1 has expired by now; the entry may go
+    assert revocations.purge() == 1

@@ -1,4 +1,5 @@
-"""An in-memory revocation list (the jwt-auth blacklist): by `jti`, by subject, or everything.
+"""An in-memory revocation list (the jwt-auth blacklist): by `jti`, by session (`sid`), by
+subject, or everything.
 
 It is the default store and the local view that shared stores keep current. Entries are keyed by
 issuer and `jti`, never by the token string (a re-encoded token would escape), and each entry
@@ -24,12 +25,13 @@ class RevocationList:
             leeway (at most 300 s in settings) can never revive a revoked token.
     """
 
-    __slots__ = ("_clock", "_global_before", "_jtis", "_retention", "_subjects")
+    __slots__ = ("_clock", "_global_before", "_jtis", "_retention", "_sessions", "_subjects")
 
     def __init__(self, clock: Clock = time.time, *, retention: float = 300.0) -> None:
         self._clock = clock
         self._retention = retention
         self._jtis: dict[tuple[str, str], float] = {}
+        self._sessions: dict[tuple[str, str], float] = {}
         self._subjects: dict[tuple[str, str], float] = {}
         self._global_before: float | None = None
 
@@ -38,6 +40,14 @@ class RevocationList:
         if not jti:
             raise ValueError("a token is revoked by its jti, which must not be empty")
         self._jtis[(issuer, jti)] = expires_at + self._retention
+
+    def revoke_session(self, issuer: str, session_id: str, expires_at: float) -> None:
+        """Revoke every token whose `sid` is ``session_id``, until ``expires_at`` (the latest
+        `exp` any of them can have)."""
+        if not session_id:
+            raise ValueError("a session is revoked by its id, which must not be empty")
+        key = (issuer, session_id)
+        self._sessions[key] = max(expires_at + self._retention, self._sessions.get(key, 0.0))
 
     def revoke_subject(self, issuer: str, subject: str, before: float) -> None:
         """Revoke every token of ``subject`` issued before ``before`` (logout-all): one write."""
@@ -57,18 +67,27 @@ class RevocationList:
         cutoff = self._subjects.get((iss, claims.get("sub", "")))
         if cutoff is not None and iat < cutoff:
             return True
-        expires_at = self._jtis.get((iss, claims.get("jti", "")))
+        sid = claims.get("sid")
+        if sid is not None and self._live(self._sessions, (iss, sid)):
+            return True
+        return self._live(self._jtis, (iss, claims.get("jti", "")))
+
+    def _live(self, entries: dict[tuple[str, str], float], key: tuple[str, Any]) -> bool:
+        expires_at = entries.get(key)
         if expires_at is None:
             return False
         if expires_at <= self._clock():
-            del self._jtis[(iss, claims.get("jti", ""))]
+            entries.pop(key, None)
             return False
         return True
 
     def purge(self) -> int:
         """Drop entries for tokens that have expired; return how many were dropped."""
         now = self._clock()
-        dead = [k for k, exp in self._jtis.items() if exp <= now]
-        for k in dead:
-            self._jtis.pop(k, None)
-        return len(dead)
+        dropped = 0
+        for entries in (self._jtis, self._sessions):
+            dead = [k for k, exp in entries.items() if exp <= now]
+            for k in dead:
+                entries.pop(k, None)
+            dropped += len(dead)
+        return dropped

@@ -411,21 +411,22 @@ def factory(**options: Any) -> PayloadFactory:
 
 
 def test_factory_sets_every_registered_claim_from_the_clock() -> None:
-    clock = FrozenClock(NOW + 0.75)
+    clock = FrozenClock(NOW + 0.7509)
     payload = factory(clock=clock).make("alice")
     assert payload["iss"] == ISS
     assert payload["aud"] == AUD
     assert payload["sub"] == "alice"
-    assert payload["iat"] == NOW
+    assert payload["iat"] == NOW + 0.75  # milliseconds kept, truncated
     assert payload["nbf"] == NOW
     assert payload["exp"] == NOW + 300
-    assert isinstance(payload["iat"], int)
+    assert isinstance(payload["nbf"], int)
+    assert isinstance(payload["exp"], int)
     assert isinstance(payload["jti"], str)
     assert len(payload["jti"]) >= 16
     assert set(payload) == REGISTERED_CLAIMS
     clock.advance(100)
     later = factory(clock=clock).make("alice")
-    assert later["iat"] == NOW + 100
+    assert later["iat"] == NOW + 100.75
     assert later["exp"] == NOW + 400
 
 

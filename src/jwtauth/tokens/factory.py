@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from collections.abc import Mapping
@@ -49,11 +50,18 @@ class PayloadFactory:
         lifetime = self.ttl if ttl is None else ttl
         if lifetime <= 0:
             raise ValueError("the token lifetime must be positive")
-        now = int(self.clock())
+        now = self.clock()
+        second = int(now)
+        # `iat` keeps milliseconds (RFC 7519 NumericDates may be fractional) so that a per-user
+        # or global cut-off ("every token issued before T") never also catches a token issued
+        # later in the same second; `nbf` and `exp` stay whole seconds.
+        issued_at = math.floor(now * 1000) / 1000
         payload: dict[str, Any] = {"iss": self.issuer}
         if self.audience is not None:
             payload["aud"] = self.audience
-        payload.update(sub=subject, iat=now, nbf=now, exp=now + lifetime, jti=self.jti())
+        payload.update(
+            sub=subject, iat=issued_at, nbf=second, exp=second + lifetime, jti=self.jti()
+        )
         if claims:
             clash = REGISTERED_CLAIMS & claims.keys()
             if clash:
