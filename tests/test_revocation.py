@@ -98,6 +98,7 @@ def test_revoke_subject_spares_a_token_issued_later_in_the_same_second() -> None
     revocations = RevocationList(clock)
     tokens = make_manager("HS256", clock=clock, revocations=revocations)
     before = tokens.issue("alice")
+    clock.now = 1_000.4
     revocations.revoke_subject(ISS, "alice", before=clock())
     clock.now = 1_000.7
     after = tokens.issue("alice")
