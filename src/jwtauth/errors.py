@@ -17,6 +17,11 @@
     │       ├── ImmatureTokenError  `nbf` or `iat` in the future
     │       ├── AudienceError
     │       └── IssuerError
+    ├── AuthenticationError         login or refresh refused (HTTP 401)
+    │   ├── InvalidCredentialsError wrong email or password, or a disabled account
+    │   └── InvalidRefreshTokenError unknown, expired, revoked or reused refresh token
+    ├── EmailTakenError             registration with an email already in use (HTTP 409)
+    ├── WeakPasswordError           a password that fails the policy (HTTP 422)
     ├── KeyConfigurationError       a key or secret is unusable (at start-up, not per request)
     │   ├── WeakSecretError         too short, a placeholder, low entropy, or a public key
     │   └── InsecureKeyFileError    a key file readable by group or others
@@ -33,13 +38,17 @@ from typing import ClassVar
 __all__ = [
     "AlgorithmError",
     "AudienceError",
+    "AuthenticationError",
     "BadSignatureError",
     "ClaimError",
     "ConfigurationError",
+    "EmailTakenError",
     "ExpiredTokenError",
     "ForbiddenHeaderError",
     "ImmatureTokenError",
     "InsecureKeyFileError",
+    "InvalidCredentialsError",
+    "InvalidRefreshTokenError",
     "IssuerError",
     "JWTAuthError",
     "KeyConfigurationError",
@@ -50,6 +59,7 @@ __all__ = [
     "TokenError",
     "TokenTypeError",
     "UnknownKeyError",
+    "WeakPasswordError",
     "WeakSecretError",
 ]
 
@@ -169,6 +179,41 @@ class IssuerError(ClaimError):
 
     code = "invalid_issuer"
     default_message = "The token was issued by an unexpected issuer."
+
+
+class AuthenticationError(JWTAuthError):
+    """Raised when a login or refresh is refused; maps to HTTP 401."""
+
+    code = "authentication_failed"
+    default_message = "Authentication failed."
+
+
+class InvalidCredentialsError(AuthenticationError):
+    """Raised for a wrong email or password; the same for both, so neither is revealed."""
+
+    code = "invalid_credentials"
+    default_message = "The email or password is incorrect."
+
+
+class InvalidRefreshTokenError(AuthenticationError):
+    """Raised for an unknown, expired, revoked or reused refresh token (never saying which)."""
+
+    code = "invalid_refresh_token"
+    default_message = "The refresh token is invalid."
+
+
+class EmailTakenError(JWTAuthError):
+    """Raised when registering an email that already has an account; maps to HTTP 409."""
+
+    code = "email_taken"
+    default_message = "An account with this email already exists."
+
+
+class WeakPasswordError(JWTAuthError):
+    """Raised when a password fails the password policy; maps to HTTP 422."""
+
+    code = "weak_password"
+    default_message = "The password is too weak."
 
 
 class KeyConfigurationError(JWTAuthError):
