@@ -62,7 +62,7 @@ def postgres_url() -> Iterator[str]:
     name = f"jwtauth_test_{uuid.uuid4().hex[:12]}"
 
     async def admin(statement: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)  # type: ignore[no-untyped-call]
         try:
             await connection.execute(statement)
         finally:
