@@ -21,11 +21,8 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 install: $(VENV)/.synced
 
-# The HTTP server lands with the server issue; until then say so and show what the CLI offers.
 run: install
-	@echo "jwtauth: the auth server (jwtauth serve) is not built yet; the library and CLI are."
-	@echo "See README.md for the library API. The CLI:"
-	@$(VENV)/bin/jwtauth --help
+	$(VENV)/bin/jwtauth serve
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

@@ -27,9 +27,11 @@ app = typer.Typer(
 secret_app = typer.Typer(help="Generate and check HMAC secrets.", no_args_is_help=True)
 keys_app = typer.Typer(help="Generate signing keys.", no_args_is_help=True)
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(secret_app, name="secret")
 app.add_typer(keys_app, name="keys")
 app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
 
 MIN_GENERATED_BYTES = 32
 
@@ -121,6 +123,56 @@ def config_check() -> None:
         raise _fail(exc.message) from None
     key = keyring.signing_key
     typer.echo(f"ok: {settings.env} mode, {key.alg} signing key {key.kid!r}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to bind")] = 8000,
+) -> None:
+    """Run the auth server (uvicorn, one process)."""
+    import uvicorn  # noqa: PLC0415 - the server extra is needed only here
+
+    from jwtauth.server import create_app  # noqa: PLC0415
+
+    settings = _load_settings()
+    try:
+        application = create_app(settings, host=host, port=port)
+    except JWTAuthError as exc:
+        raise _fail(exc.message) from None
+    uvicorn.run(application, host=host, port=port, proxy_headers=False, server_header=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (production runs this; development does it on start)."""
+    from jwtauth.stores.sql import upgrade  # noqa: PLC0415
+
+    settings = _load_settings()
+    if settings.database_url is None:
+        settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    upgrade(settings.database_url_for_state())
+    typer.echo("ok: the database schema is up to date")
+
+
+@app.command("purge")
+def purge() -> None:
+    """Delete expired refresh tokens and finished sessions from the database."""
+    import asyncio  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from jwtauth.stores.sql import SQLStore  # noqa: PLC0415
+
+    settings = _load_settings()
+
+    async def run() -> int:
+        store = SQLStore(settings.database_url_for_state())
+        try:
+            return await store.purge(time.time())
+        finally:
+            await store.close()
+
+    typer.echo(f"ok: purged {asyncio.run(run())} rows")
 
 
 def main() -> None:

@@ -96,6 +96,15 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(default=None, description="SQLAlchemy database URL")
     redis_url: SecretStr | None = Field(default=None, description="Redis URL")
     state_dir: Path = Field(default=Path(".jwtauth"), description="development state (keys, db)")
+    session_ttl: int = Field(
+        default=2_592_000, gt=0, description="absolute session lifetime that rotation cannot extend"
+    )
+    max_sessions: int | None = Field(
+        default=None, gt=0, description="sessions per user; the oldest is revoked beyond it"
+    )
+    trusted_proxies: list[str] = Field(
+        default=["127.0.0.1"], description="peers whose X-Forwarded-Proto/-For are believed"
+    )
 
     # Where each explicitly set value came from: "argument", "env", ".env" or "toml".
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -179,6 +188,12 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         """True when ``JWTAUTH_ENV=production``."""
         return self.env is Environment.PRODUCTION
+
+    def database_url_for_state(self) -> str:
+        """The configured database URL, or SQLite in the state directory."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.state_dir / 'jwtauth.db'}"
 
     def issuer_for(self, host: str, port: int) -> str:
         """The configured issuer, or ``http://{host}:{port}`` outside production."""

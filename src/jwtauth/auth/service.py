@@ -1,0 +1,256 @@
+"""The auth service: register, login, refresh with rotation and reuse detection, logout.
+
+It holds no framework code: the HTTP server and the framework integrations call it. Every store
+is a Protocol (jwtauth.types), so the same service runs on SQLite, PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, replace
+
+from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
+from jwtauth.errors import (
+    InvalidCredentialsError,
+    InvalidRefreshTokenError,
+    RevokedTokenError,
+)
+from jwtauth.manager import TokenManager
+from jwtauth.types import (
+    Claims,
+    Clock,
+    RefreshTokenStore,
+    RevocationStore,
+    SessionRecord,
+    UserProvider,
+    UserRecord,
+)
+
+__all__ = ["AuthService", "ClientInfo", "TokenPair", "hash_refresh_token"]
+
+security_log = logging.getLogger("jwtauth.security")
+
+
+def hash_refresh_token(token: str) -> bytes:
+    """SHA-256 of an opaque refresh token: what the store keeps (the token itself never)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)  # 256 random bits
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a request came from, recorded on the session it opens or uses."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """What login and refresh return."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+    session_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePolicy:
+    """Lifetimes and limits of the service (from Settings)."""
+
+    access_ttl: int = 300
+    refresh_ttl: int = 1_209_600
+    session_ttl: int = 2_592_000  # the absolute cap of a session, which rotation cannot extend
+    max_sessions: int | None = None
+
+
+class AuthService:
+    """Users, sessions and tokens; all I/O through the store Protocols.
+
+    Args:
+        tokens: issues and verifies access tokens.
+        users: the user provider (SQL users, or the host application's).
+        refresh: sessions and refresh tokens, with compare-and-set rotation.
+        revocations: the shared revocation store; verification reads its local view.
+        hasher: argon2id, off the event loop.
+        policy: lifetimes and limits.
+        password_policy: what a new password must satisfy.
+        clock: the time source.
+    """
+
+    def __init__(
+        self,
+        *,
+        tokens: TokenManager,
+        users: UserProvider,
+        refresh: RefreshTokenStore,
+        revocations: RevocationStore,
+        hasher: PasswordHasher,
+        policy: ServicePolicy | None = None,
+        password_policy: PasswordPolicy | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.tokens = tokens
+        self.users = users
+        self.refresh_store = refresh
+        self.revocations = revocations
+        self.hasher = hasher
+        self.policy = policy or ServicePolicy()
+        self.password_policy = password_policy or PasswordPolicy()
+        self.clock = clock
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of our tokens."""
+        return self.tokens.factory.issuer
+
+    async def register(self, email: str, password: str) -> UserRecord:
+        """Create a user; raises EmailTakenError or WeakPasswordError."""
+        self.password_policy.check(password)
+        password_hash = await self.hasher.hash(password)
+        return await self.users.create(email.strip().lower(), password_hash)
+
+    async def login(self, email: str, password: str, client: ClientInfo) -> TokenPair:
+        """Check the password and open a session; one error for every kind of failure."""
+        user = await self.users.by_email(email.strip().lower())
+        # Always one argon2 verification, so an unknown email costs what a wrong password does.
+        valid = await self.hasher.verify(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active:
+            raise InvalidCredentialsError()
+        if self.hasher.needs_rehash(user.password_hash):
+            await self.users.set_password_hash(user.id, await self.hasher.hash(password))
+        return await self._open_session(user, client)
+
+    async def _open_session(self, user: UserRecord, client: ClientInfo) -> TokenPair:
+        now = self.clock()
+        session = SessionRecord(
+            id=secrets.token_hex(16),
+            user_id=user.id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self.policy.session_ttl,
+            ip=client.ip,
+            user_agent=client.user_agent,
+        )
+        token = _new_refresh_token()
+        expires_at = min(now + self.policy.refresh_ttl, session.expires_at)
+        await self.refresh_store.create_session(session, hash_refresh_token(token), expires_at)
+        await self._enforce_session_limit(user.id, now)
+        return self._pair(user.id, session, token, expires_at, now)
+
+    async def _enforce_session_limit(self, user_id: str, now: float) -> None:
+        limit = self.policy.max_sessions
+        if limit is None:
+            return
+        live = await self.refresh_store.sessions(user_id, now)  # newest first
+        for old in live[limit:]:
+            await self._end_session(user_id, old.id, now)
+
+    def _pair(
+        self, user_id: str, session: SessionRecord, token: str, expires_at: float, now: float
+    ) -> TokenPair:
+        access = self.tokens.issue(user_id, ttl=self.policy.access_ttl, claims={"sid": session.id})
+        return TokenPair(
+            access_token=access,
+            refresh_token=token,
+            expires_in=self.policy.access_ttl,
+            refresh_expires_in=max(0, int(expires_at - now)),
+            session_id=session.id,
+            user_id=user_id,
+        )
+
+    async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
+        """Rotate ``refresh_token``; a second use of a rotated token revokes its whole family."""
+        now = self.clock()
+        new_token = _new_refresh_token()
+        new_expires = now + self.policy.refresh_ttl
+        outcome = await self.refresh_store.rotate(
+            hash_refresh_token(refresh_token), hash_refresh_token(new_token), new_expires, now
+        )
+        session = outcome.session
+        if outcome.status == "reused" and session is not None:
+            await self.revocations.revoke_session(
+                self.issuer, session.id, now + self.policy.access_ttl
+            )
+            security_log.warning(
+                "refresh token reuse: session revoked",
+                extra={
+                    "event": "refresh_token_reuse",
+                    "user_id": session.user_id,
+                    "session_id": session.id,
+                    "ip": client.ip,
+                },
+            )
+            raise InvalidRefreshTokenError()
+        if outcome.status != "rotated" or session is None:
+            raise InvalidRefreshTokenError()
+        # Account state is re-checked on every refresh (simplejwt's CVE-2024-22513).
+        user = await self.users.by_id(session.user_id)
+        if user is None or not user.is_active:
+            await self._end_session(session.user_id, session.id, now)
+            raise InvalidRefreshTokenError()
+        expires_at = min(new_expires, session.expires_at)
+        return self._pair(user.id, replace(session, last_used_at=now), new_token, expires_at, now)
+
+    async def current_user(self, claims: Claims) -> UserRecord:
+        """The user an access token speaks for; a deleted or disabled user is refused."""
+        user = await self.users.by_id(str(claims["sub"]))
+        if user is None or not user.is_active:
+            raise RevokedTokenError("The account is no longer active.")
+        return user
+
+    async def logout(self, claims: Claims) -> None:
+        """Revoke this access token and its whole session."""
+        now = self.clock()
+        await self.revocations.revoke_token(self.issuer, str(claims["jti"]), float(claims["exp"]))
+        sid = claims.get("sid")
+        if isinstance(sid, str):
+            await self._end_session(str(claims["sub"]), sid, now)
+
+    async def logout_all(self, claims: Claims) -> None:
+        """Revoke every session and every outstanding access token of the user."""
+        user_id = str(claims["sub"])
+        now = self.clock()
+        await self.refresh_store.revoke_sessions(user_id)
+        # One write covers every access token issued so far (iat keeps milliseconds).
+        await self.revocations.revoke_subject(self.issuer, user_id, now)
+
+    async def change_password(self, claims: Claims, current: str, new: str) -> None:
+        """Replace the password and end every other session of the user."""
+        user = await self.current_user(claims)
+        if not await self.hasher.verify(user.password_hash, current):
+            raise InvalidCredentialsError("The current password is incorrect.")
+        self.password_policy.check(new)
+        await self.users.set_password_hash(user.id, await self.hasher.hash(new))
+        keep = claims.get("sid")
+        now = self.clock()
+        ended = await self.refresh_store.revoke_sessions(
+            user.id, keep=keep if isinstance(keep, str) else None
+        )
+        for sid in ended:
+            await self.revocations.revoke_session(self.issuer, sid, now + self.policy.access_ttl)
+
+    async def sessions(self, claims: Claims) -> list[SessionRecord]:
+        """The user's live sessions, newest first."""
+        return await self.refresh_store.sessions(str(claims["sub"]), self.clock())
+
+    async def revoke_session(self, claims: Claims, session_id: str) -> bool:
+        """End one of the user's sessions; False when the user has no such live session."""
+        return await self._end_session(str(claims["sub"]), session_id, self.clock())
+
+    async def _end_session(self, user_id: str, session_id: str, now: float) -> bool:
+        found = await self.refresh_store.revoke_session(user_id, session_id)
+        if found:
+            await self.revocations.revoke_session(
+                self.issuer, session_id, now + self.policy.access_ttl
+            )
+        return found

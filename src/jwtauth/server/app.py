@@ -1,0 +1,118 @@
+"""The application factory: settings in, a FastAPI app out; stores opened by its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from jwtauth.auth.passwords import PasswordHasher
+from jwtauth.auth.service import AuthService, ServicePolicy
+from jwtauth.config import Settings
+from jwtauth.keys.loading import load_keyring
+from jwtauth.manager import TokenManager
+from jwtauth.server.deps import ServerState
+from jwtauth.server.middleware import SecurityHeadersMiddleware
+from jwtauth.server.problems import install_problem_handlers
+from jwtauth.server.routes import auth, wellknown
+from jwtauth.stores.memory import MemoryRevocationStore
+from jwtauth.stores.sql import SQLStore, upgrade
+from jwtauth.types import RevocationStore
+
+__all__ = ["create_app"]
+
+
+async def _revocation_store(settings: Settings) -> Any:
+    if settings.redis_url is None:
+        return MemoryRevocationStore()
+    from jwtauth.stores.redis import RedisRevocationStore  # noqa: PLC0415 - optional backend
+
+    store = RedisRevocationStore(
+        settings.redis_url.get_secret_value(), max_token_lifetime=settings.session_ttl
+    )
+    await store.start()
+    return store
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    hasher: PasswordHasher | None = None,
+) -> FastAPI:
+    """Build the auth server. Key and configuration checks run here, so a bad configuration
+    fails before the server binds a port.
+
+    Args:
+        settings: the configuration (``Settings.load()`` when omitted).
+        host, port: where it will listen; the default issuer outside production.
+        hasher: the password hasher (tests pass cheaper argon2 parameters).
+    """
+    settings = settings if settings is not None else Settings.load()
+    keyring = load_keyring(settings)
+    issuer = settings.issuer_for(host, port)
+    database_url = settings.database_url_for_state()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.is_production:
+            # Development runs migrations itself; production runs `jwtauth db upgrade`.
+            if settings.database_url is None:
+                settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            await asyncio.to_thread(upgrade, database_url)
+        store = SQLStore(database_url)
+        revocations: RevocationStore = await _revocation_store(settings)
+        tokens = TokenManager(
+            keyring,
+            issuer=issuer,
+            audience=settings.audience,
+            ttl=settings.access_ttl,
+            leeway=settings.leeway,
+            revocations=revocations.view,
+        )
+        service = AuthService(
+            tokens=tokens,
+            users=store,
+            refresh=store,
+            revocations=revocations,
+            hasher=hasher or PasswordHasher(),
+            policy=ServicePolicy(
+                access_ttl=settings.access_ttl,
+                refresh_ttl=settings.refresh_ttl,
+                session_ttl=settings.session_ttl,
+                max_sessions=settings.max_sessions,
+            ),
+        )
+        app.state.jwtauth = ServerState(service, frozenset(settings.trusted_proxies))
+        try:
+            yield
+        finally:
+            close = getattr(revocations, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+            await store.close()
+
+    app = FastAPI(
+        title="jwtauth",
+        summary="JWT authentication server",
+        version="0.1.0",
+        # No interactive docs: they load scripts from a CDN, which our CSP forbids by design.
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        production=settings.is_production,
+        trusted_proxies=settings.trusted_proxies,
+    )
+    app.include_router(auth.router)
+    app.include_router(wellknown.router)
+    return app

@@ -1,0 +1,70 @@
+"""Request-scoped dependencies: the verified bearer token, the client's address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from jwtauth.auth.service import AuthService, ClientInfo
+from jwtauth.errors import MalformedTokenError, TokenError
+from jwtauth.types import Claims
+
+__all__ = ["Authenticated", "ServerState", "client_info", "current_claims", "state_of"]
+
+# auto_error=False: we answer a missing token ourselves, as problem+json with a challenge.
+_bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login")
+
+
+@dataclass
+class ServerState:
+    """What every request needs; built once by the app's lifespan."""
+
+    service: AuthService
+    trusted_proxies: frozenset[str]
+
+
+def state_of(request: Request) -> ServerState:
+    """The server state stored on the app."""
+    state: ServerState = request.app.state.jwtauth
+    return state
+
+
+class MissingTokenError(TokenError):
+    """Raised when a protected endpoint gets no bearer token at all."""
+
+    code = "missing_token"
+    default_message = "An access token is required."
+
+
+def current_claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Claims:
+    """Verify the bearer token (synchronous, pure CPU) and return its claims."""
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise MalformedTokenError("The Authorization header is not a Bearer token.")
+        raise MissingTokenError()
+    return state_of(request).service.tokens.verify(credentials.credentials)
+
+
+Authenticated = Annotated[Claims, Depends(current_claims)]
+
+
+def client_info(request: Request) -> ClientInfo:
+    """The client's address: the socket peer, or X-Forwarded-For from a trusted proxy only."""
+    trusted = state_of(request).trusted_proxies
+    peer = request.client.host if request.client else None
+    ip = peer
+    if peer in trusted:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        # The rightmost address not added by one of our own proxies is the client.
+        for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+            ip = hop
+            if hop not in trusted:
+                break
+    agent = request.headers.get("user-agent")
+    return ClientInfo(ip=ip, user_agent=agent[:512] if agent else None)

@@ -1,0 +1,116 @@
+"""`/auth/*`: register, login, refresh, logout, me, password, sessions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from jwtauth.auth.service import ClientInfo, TokenPair
+from jwtauth.server.deps import Authenticated, client_info, state_of
+from jwtauth.server.problems import problem
+from jwtauth.server.schemas import (
+    Credentials,
+    LogoutRequest,
+    PasswordChange,
+    RefreshRequest,
+    SessionOut,
+    TokenResponse,
+    UserOut,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+Client = Annotated[ClientInfo, Depends(client_info)]
+_UNAUTHORIZED = {401: {"description": "Missing, invalid, expired or revoked token"}}
+
+
+def _tokens(pair: TokenPair) -> TokenResponse:
+    return TokenResponse(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        refresh_expires_in=pair.refresh_expires_in,
+    )
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+async def register(body: Credentials, request: Request) -> UserOut:
+    """Create an account."""
+    user = await state_of(request).service.register(body.email, body.password)
+    return UserOut(id=user.id, email=user.email)
+
+
+@router.post("/login", response_model=TokenResponse, responses=_UNAUTHORIZED)
+async def login(body: Credentials, request: Request, client: Client) -> TokenResponse:
+    """Exchange email and password for an access token and a refresh token."""
+    return _tokens(await state_of(request).service.login(body.email, body.password, client))
+
+
+@router.post("/refresh", response_model=TokenResponse, responses=_UNAUTHORIZED)
+async def refresh(body: RefreshRequest, request: Request, client: Client) -> TokenResponse:
+    """Rotate a refresh token; reusing a rotated one revokes its whole session."""
+    return _tokens(await state_of(request).service.refresh(body.refresh_token, client))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
+async def logout(
+    claims: Authenticated, request: Request, body: LogoutRequest | None = None
+) -> Response:
+    """Revoke this access token and its session (the refresh token's family with it)."""
+    await state_of(request).service.logout(claims)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
+async def logout_all(claims: Authenticated, request: Request) -> Response:
+    """Revoke every session and every access token of the user."""
+    await state_of(request).service.logout_all(claims)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserOut, responses=_UNAUTHORIZED)
+async def me(claims: Authenticated, request: Request) -> UserOut:
+    """The user the access token speaks for."""
+    user = await state_of(request).service.current_user(claims)
+    return UserOut(id=user.id, email=user.email)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
+async def change_password(
+    body: PasswordChange, claims: Authenticated, request: Request
+) -> Response:
+    """Change the password; every other session of the user is revoked."""
+    service = state_of(request).service
+    await service.change_password(claims, body.current_password, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/sessions", response_model=list[SessionOut], responses=_UNAUTHORIZED)
+async def sessions(claims: Authenticated, request: Request) -> list[SessionOut]:
+    """The user's live sessions; ``current`` marks the one this token belongs to."""
+    current = claims.get("sid")
+    return [
+        SessionOut(
+            id=s.id,
+            created_at=s.created_at,
+            last_used_at=s.last_used_at,
+            ip=s.ip,
+            user_agent=s.user_agent,
+            current=s.id == current,
+        )
+        for s in await state_of(request).service.sessions(claims)
+    ]
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_UNAUTHORIZED, 404: {"description": "No such session"}},
+)
+async def revoke_session(session_id: str, claims: Authenticated, request: Request) -> Response:
+    """End one of the user's sessions."""
+    if not await state_of(request).service.revoke_session(claims, session_id):
+        return problem(404, "No such session.", code="session_not_found")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,68 @@
+"""`/.well-known/jwks.json` and the health, readiness and metrics endpoints."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from jwtauth.server.deps import state_of
+from jwtauth.server.problems import problem
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get("/.well-known/jwks.json", tags=["keys"])
+async def jwks(request: Request) -> Response:
+    """The public keys that verify our tokens (RFC 7517); never a private member."""
+    keys: dict[str, Any] = state_of(request).service.tokens.keyring.jwks()
+    return Response(
+        content=json.dumps(keys),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, str]:
+    """200 while the process runs."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"])
+async def readyz(request: Request) -> Response:
+    """200 when every store answers, else 503."""
+    service = state_of(request).service
+    checks = {
+        "database": await _ping(service.refresh_store),
+        "revocations": await service.revocations.ping(),
+    }
+    if not all(checks.values()):
+        return problem(503, "A store is not answering.", code="not_ready", checks=checks)
+    return Response(content='{"status":"ready"}', media_type="application/json", status_code=200)
+
+
+async def _ping(store: object) -> bool:
+    ping = getattr(store, "ping", None)
+    try:
+        return bool(await ping()) if ping is not None else True
+    except Exception:
+        return False
+
+
+@router.get("/metrics", tags=["health"])
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics, for loopback clients only."""
+    host = request.client.host if request.client else ""
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        return problem(403, "Metrics are served to local clients only.", code="forbidden")
+    return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,76 @@
+"""Request and response bodies of the HTTP contract (shared/API.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+__all__ = [
+    "Credentials",
+    "LogoutRequest",
+    "PasswordChange",
+    "RefreshRequest",
+    "SessionOut",
+    "TokenResponse",
+    "UserOut",
+]
+
+# Bounded before hashing: argon2 accepts anything, an attacker should not get to send megabytes.
+Password = Field(min_length=1, max_length=1024)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Credentials(_Strict):
+    """`POST /auth/register` and `POST /auth/login`."""
+
+    email: EmailStr = Field(max_length=320)
+    password: str = Password
+
+
+class RefreshRequest(_Strict):
+    """`POST /auth/refresh`."""
+
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class LogoutRequest(_Strict):
+    """`POST /auth/logout` (optional body)."""
+
+    refresh_token: str | None = Field(default=None, max_length=512)
+
+
+class PasswordChange(_Strict):
+    """`POST /auth/password`."""
+
+    current_password: str = Password
+    new_password: str = Password
+
+
+class TokenResponse(BaseModel):
+    """What login and refresh return."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the RFC 6750 token type, not a credential
+    expires_in: int
+    refresh_expires_in: int
+
+
+class UserOut(BaseModel):
+    """A user as the API shows it."""
+
+    id: str
+    email: str
+
+
+class SessionOut(BaseModel):
+    """One entry of `GET /auth/sessions`."""
+
+    id: str
+    created_at: float
+    last_used_at: float
+    ip: str | None
+    user_agent: str | None
+    current: bool

@@ -1,0 +1,52 @@
+"""The server under test, over HTTP, on each backend: SQLite with in-process stores, and
+PostgreSQL with Redis (the running services)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jwtauth.auth.passwords import PasswordHasher
+from jwtauth.config import Settings
+from jwtauth.server import create_app
+from tests.server.support import CLIENT_IP, Api
+
+# Cheap argon2 parameters: the tests exercise the flows, not the hash's cost.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["sqlite", "postgres+redis"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def server_settings(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, clean_env: None
+) -> Settings:
+    overrides: dict[str, object] = {"state_dir": tmp_path / "state"}
+    if backend == "postgres+redis":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+        overrides["redis_url"] = request.getfixturevalue("redis_url")
+    return Settings.load(**overrides)
+
+
+@pytest.fixture
+async def client(server_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(server_settings, hasher=FAST_HASHER)
+    transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 40000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
+        yield http
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient) -> Api:
+    return Api(client)

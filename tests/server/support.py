@@ -1,0 +1,48 @@
+"""Helpers for the server tests: constants and a thin client wrapper."""
+
+from __future__ import annotations
+
+import httpx
+
+CLIENT_IP = "203.0.113.7"
+PASSWORD = "correct horse battery staple"
+
+
+def bearer(token: str) -> dict[str, str]:
+    """An Authorization header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Api:
+    """Small helpers over the client, so tests read as the flows they check."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def register(self, email: str = "alice@example.com", password: str = PASSWORD) -> None:
+        created = await self.client.post(
+            "/auth/register", json={"email": email, "password": password}
+        )
+        assert created.status_code == 201, created.text
+
+    async def login(
+        self, email: str = "alice@example.com", password: str = PASSWORD
+    ) -> dict[str, str]:
+        response = await self.client.post(
+            "/auth/login", json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, str] = response.json()
+        return body
+
+    async def register_and_login(
+        self, email: str = "alice@example.com", password: str = PASSWORD
+    ) -> dict[str, str]:
+        await self.register(email, password)
+        return await self.login(email, password)
+
+    async def me(self, access_token: str) -> httpx.Response:
+        return await self.client.get("/auth/me", headers=bearer(access_token))
+
+    async def refresh(self, refresh_token: str) -> httpx.Response:
+        return await self.client.post("/auth/refresh", json={"refresh_token": refresh_token})
