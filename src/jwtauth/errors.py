@@ -4,6 +4,7 @@
 
     JWTAuthError
     ├── TokenError                  the presented token is not acceptable (HTTP 401)
+    │   ├── MissingTokenError       no token at all
     │   ├── MalformedTokenError     not a canonical, bounded JWS compact serialization
     │   ├── AlgorithmError          `alg` is `none`, unknown, or not the key's algorithm
     │   ├── ForbiddenHeaderError    `jwk`, `jku`, `x5u`, `x5c`, `crit`, `b64: false`, ...
@@ -54,6 +55,7 @@ __all__ = [
     "KeyConfigurationError",
     "MalformedTokenError",
     "MissingClaimError",
+    "MissingTokenError",
     "RevokedTokenError",
     "SecurityWarning",
     "TokenError",
@@ -84,6 +86,13 @@ class TokenError(JWTAuthError):
 
     code = "invalid_token"
     default_message = "The token is invalid."
+
+
+class MissingTokenError(TokenError):
+    """Raised when a protected resource is requested without any token."""
+
+    code = "missing_token"
+    default_message = "An access token is required."
 
 
 class MalformedTokenError(TokenError):

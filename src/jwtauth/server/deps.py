@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from jwtauth.auth.service import AuthService, ClientInfo
-from jwtauth.errors import MalformedTokenError, TokenError
+from jwtauth.errors import MalformedTokenError, MissingTokenError
 from jwtauth.types import Claims
 
 __all__ = ["Authenticated", "ServerState", "client_info", "current_claims", "state_of"]
@@ -30,13 +30,6 @@ def state_of(request: Request) -> ServerState:
     """The server state stored on the app."""
     state: ServerState = request.app.state.jwtauth
     return state
-
-
-class MissingTokenError(TokenError):
-    """Raised when a protected endpoint gets no bearer token at all."""
-
-    code = "missing_token"
-    default_message = "An access token is required."
 
 
 def current_claims(

@@ -15,6 +15,7 @@ from jwtauth.errors import (
     AuthenticationError,
     EmailTakenError,
     JWTAuthError,
+    MissingTokenError,
     TokenError,
     WeakPasswordError,
 )
@@ -69,7 +70,7 @@ def _status_for(exc: JWTAuthError) -> int:
 
 def bearer_challenge(exc: JWTAuthError | None) -> dict[str, str]:
     """RFC 6750 section 3: `error` only when a token was presented and refused."""
-    if exc is None:
+    if exc is None or isinstance(exc, MissingTokenError):
         return {"WWW-Authenticate": 'Bearer realm="jwtauth"'}
     return {"WWW-Authenticate": 'Bearer realm="jwtauth", error="invalid_token"'}
 
