@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 CLIENT_IP = "203.0.113.7"
 PASSWORD = "correct horse battery staple"
 
 
-def bearer(token: str) -> dict[str, str]:
+def bearer(token: str) -> dict[str, Any]:
     """An Authorization header for ``token``."""
     return {"Authorization": f"Bearer {token}"}
 
@@ -27,17 +29,17 @@ class Api:
 
     async def login(
         self, email: str = "alice@example.com", password: str = PASSWORD
-    ) -> dict[str, str]:
+    ) -> dict[str, Any]:
         response = await self.client.post(
             "/auth/login", json={"email": email, "password": password}
         )
         assert response.status_code == 200, response.text
-        body: dict[str, str] = response.json()
+        body: dict[str, Any] = response.json()
         return body
 
     async def register_and_login(
         self, email: str = "alice@example.com", password: str = PASSWORD
-    ) -> dict[str, str]:
+    ) -> dict[str, Any]:
         await self.register(email, password)
         return await self.login(email, password)
 

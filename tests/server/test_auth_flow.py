@@ -67,7 +67,7 @@ async def test_register_refuses_invalid_input_with_422(
 
 
 async def test_login_returns_the_token_shape(api: Api) -> None:
-    body = await api.register_and_login()
+    body: dict[str, object] = dict(await api.register_and_login())
     assert set(body) == {
         "access_token", "refresh_token", "token_type", "expires_in", "refresh_expires_in",
     }  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
@@ -23,7 +23,9 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Client = Annotated[ClientInfo, Depends(client_info)]
-_UNAUTHORIZED = {401: {"description": "Missing, invalid, expired or revoked token"}}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, invalid, expired or revoked token"}
+}
 
 
 def _tokens(pair: TokenPair) -> TokenResponse:

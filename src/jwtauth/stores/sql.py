@@ -1,0 +1,582 @@
+"""The SQL store of the auth server: users, sessions and refresh tokens (SQLAlchemy 2, async).
+
+One :class:`SQLStore` implements both :class:`jwtauth.types.UserProvider` and
+:class:`jwtauth.types.RefreshTokenStore` on SQLite (``sqlite+aiosqlite``) or PostgreSQL
+(``postgresql+asyncpg``). Refresh tokens are stored only as their SHA-256, never as the token.
+
+Rotation is a compare-and-set in the database (an ``UPDATE ... WHERE state = 'active' ...
+RETURNING``), so of any number of concurrent presentations of one token, in one process or many,
+exactly one wins; the others see the token already rotated, which is reuse.
+
+The schema is created by the Alembic migrations shipped in ``jwtauth/migrations``; run them with
+:func:`upgrade` (the ``jwtauth db upgrade`` command).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    LargeBinary,
+    MetaData,
+    Row,
+    String,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import ColumnElement
+
+from jwtauth.errors import ConfigurationError, EmailTakenError
+from jwtauth.types import Clock, Rotation, SessionRecord, UserRecord
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "Base",
+    "RefreshTokenRow",
+    "SQLStore",
+    "SessionRow",
+    "UserRow",
+    "make_engine",
+    "upgrade",
+]
+
+MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
+"""The Alembic script directory shipped inside the package."""
+
+USER_AGENT_MAX: Final = 512
+IP_MAX: Final = 64  # an IPv6 address with a zone id fits; longer is not an address
+SESSION_ID_MAX: Final = 64
+REVOKED_RETENTION: Final = 24 * 3600.0
+"""Seconds a revoked session is kept before :meth:`SQLStore.purge` deletes it."""
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+PING_TIMEOUT: Final = 5.0
+
+ACTIVE: Final = "active"
+ROTATED: Final = "rotated"
+REVOKED: Final = "revoked"
+
+# Deterministic constraint names: the migrations name every constraint and index the same way,
+# so that the schema they build compares equal to these models on every backend.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# An execution option: SQLite write transactions start with BEGIN IMMEDIATE (see make_engine).
+_WRITE_OPTION: Final = "jwtauth_write"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the store's tables; ``Base.metadata`` is the migrations' target."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UserRow(Base):
+    """A user; the email is stored lower-cased, so the unique constraint is case-insensitive."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class SessionRow(Base):
+    """A login session, that is one refresh-token family; ``id`` is the family id (`sid`)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(SESSION_ID_MAX), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[float] = mapped_column(Double)
+    last_used_at: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double)  # the absolute cap of the family
+    ip: Mapped[str | None] = mapped_column(String(IP_MAX))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
+    revoked_at: Mapped[float | None] = mapped_column(Double)
+
+
+class RefreshTokenRow(Base):
+    """One refresh token of a family, by the SHA-256 of the opaque token.
+
+    ``state`` goes ``active`` -> ``rotated`` (used once, replaced by its child) or ``active`` ->
+    ``revoked`` (logout, or the family was revoked). A rotated token stays ``rotated`` when its
+    family is revoked: that state is what marks any later presentation of it as reuse.
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (CheckConstraint(f"state IN ('{ACTIVE}', '{ROTATED}', '{REVOKED}')", "state"),)
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(SESSION_ID_MAX), ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    parent_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    expires_at: Mapped[float] = mapped_column(Double, index=True)  # purge deletes by it
+    state: Mapped[str] = mapped_column(String(8))
+    used_at: Mapped[float | None] = mapped_column(Double)
+
+
+_USER_COLUMNS: Final = (UserRow.id, UserRow.email, UserRow.password_hash, UserRow.is_active)
+_SESSION_COLUMNS: Final = (
+    SessionRow.id,
+    SessionRow.user_id,
+    SessionRow.created_at,
+    SessionRow.last_used_at,
+    SessionRow.expires_at,
+    SessionRow.ip,
+    SessionRow.user_agent,
+    SessionRow.revoked_at,
+)
+
+
+def _user(row: Row[*tuple[Any, ...]]) -> UserRecord:
+    return UserRecord(
+        id=row.id, email=row.email, password_hash=row.password_hash, is_active=row.is_active
+    )
+
+
+def _session(row: Row[*tuple[Any, ...]]) -> SessionRecord:
+    return SessionRecord(
+        id=row.id,
+        user_id=row.user_id,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        ip=row.ip,
+        user_agent=row.user_agent,
+        revoked=row.revoked_at is not None,
+    )
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return value if value is None else value[:limit]
+
+
+# Engine --------------------------------------------------------------------------------------
+
+
+def _async_url(url: str) -> URL:
+    """Parse ``url``, choosing the async driver when none is named; refuse other databases."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError("The database URL cannot be parsed.") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in {"postgres", "postgresql"} and driver in {"", "asyncpg"}:
+        return parsed.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite" and driver in {"", "aiosqlite"}:
+        database = parsed.database or ""
+        if database in {"", ":memory:"} or parsed.query.get("mode") == "memory":
+            # One shared in-memory connection cannot hold concurrent transactions apart.
+            raise ConfigurationError("SQLite must use a database file, not an in-memory one.")
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise ConfigurationError(
+        "The database must be PostgreSQL (postgresql+asyncpg) or SQLite (sqlite+aiosqlite)."
+    )
+
+
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """An async engine for ``url`` (SQLite or PostgreSQL) set up the way the store needs.
+
+    SQLite connections get WAL (readers never block the writer), a busy timeout (writers queue
+    instead of failing with "database is locked") and foreign keys. SQLAlchemy, not the sqlite3
+    driver, emits BEGIN, so every transaction is a real one; write transactions of the store use
+    BEGIN IMMEDIATE, taking the write lock up front (within the busy timeout) rather than
+    upgrading a read lock later, which SQLite refuses at once under contention.
+
+    Args:
+        url: a SQLAlchemy URL; ``postgresql://`` and ``sqlite://`` get the async driver.
+        pool_size, max_overflow: the connection pool, per process (``pool_size=0``: no pool).
+    """
+    parsed = _async_url(url)
+    options: dict[str, Any] = (
+        {"poolclass": NullPool}
+        if pool_size <= 0
+        else {"pool_size": pool_size, "max_overflow": max_overflow}
+    )
+    if parsed.get_backend_name() == "postgresql":
+        # A connection the server dropped (restart, failover) is replaced, not handed out.
+        options["pool_pre_ping"] = True
+    engine = create_async_engine(parsed, **options)
+    if parsed.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Stop the sqlite3 driver from issuing its own BEGIN (only before DML, never before a
+        # SELECT); _on_begin below issues it for every transaction instead.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+# Migrations ----------------------------------------------------------------------------------
+
+
+def upgrade(url: str) -> None:
+    """Migrate the database at ``url`` to the newest schema (``alembic upgrade head``).
+
+    Synchronous, for the CLI: it runs its own event loop, so from async code call it as
+    ``await asyncio.to_thread(upgrade, url)``. Running it again is a no-op.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Passed as an attribute, not as the `sqlalchemy.url` option: config options interpolate
+    # `%`, which a URL-encoded password may contain.
+    config.attributes["url"] = _async_url(url).render_as_string(hide_password=False)
+    command.upgrade(config, "head")
+
+
+# The store -----------------------------------------------------------------------------------
+
+
+class SQLStore:
+    """Users, sessions and refresh tokens in SQLite or PostgreSQL.
+
+    Implements :class:`jwtauth.types.UserProvider` and :class:`jwtauth.types.RefreshTokenStore`.
+    The schema must exist: run :func:`upgrade` first.
+
+    Args:
+        url: the database URL (``postgresql+asyncpg://...`` or ``sqlite+aiosqlite:///path``).
+        clock: the time source of the methods that take no ``now`` (``revoke_session``,
+            ``revoke_sessions``, ``create``): when a session is live, and when it was revoked.
+            Pass the service's clock when that clock is not ``time.time``.
+        pool_size, max_overflow: the connection pool (see :func:`make_engine`).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock = time.time,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+    ) -> None:
+        self._clock = clock
+        self._engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self._writer = self._engine.execution_options(**{_WRITE_OPTION: True})
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine (for health checks and tests; the store owns it)."""
+        return self._engine
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query within a few seconds (readiness)."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT), self._engine.connect() as connection:
+                await connection.execute(select(literal(1)))
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True
+
+    # Users -------------------------------------------------------------------------------------
+
+    async def by_id(self, user_id: str) -> UserRecord | None:
+        """The user with this id, or ``None`` (deleted users are ``None``)."""
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(select(*_USER_COLUMNS).where(UserRow.id == user_id))
+            ).one_or_none()
+        return None if row is None else _user(row)
+
+    async def by_email(self, email: str) -> UserRecord | None:
+        """The user with this email (compared lower-cased), or ``None``."""
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(*_USER_COLUMNS).where(UserRow.email == email.lower())
+                )
+            ).one_or_none()
+        return None if row is None else _user(row)
+
+    async def create(self, email: str, password_hash: str) -> UserRecord:
+        """Create an active user; raise :class:`EmailTakenError` if the email is taken."""
+        user = UserRecord(id=uuid.uuid4().hex, email=email.lower(), password_hash=password_hash)
+        try:
+            async with self._writer.begin() as connection:
+                await connection.execute(
+                    insert(UserRow).values(
+                        id=user.id,
+                        email=user.email,
+                        password_hash=user.password_hash,
+                        is_active=user.is_active,
+                        created_at=self._clock(),
+                    )
+                )
+        except IntegrityError:
+            # The only constraint a fresh uuid4 row can break is the email's uniqueness. The
+            # driver's message (the SQL, the email) is dropped: it is not for the client.
+            raise EmailTakenError() from None
+        return user
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Replace the stored hash (password change, or rehash with new parameters)."""
+        async with self._writer.begin() as connection:
+            await connection.execute(
+                update(UserRow).where(UserRow.id == user_id).values(password_hash=password_hash)
+            )
+
+    async def set_active(self, user_id: str, active: bool) -> bool:
+        """Enable or disable a user; False if there is no such user."""
+        async with self._writer.begin() as connection:
+            result = await connection.execute(
+                update(UserRow)
+                .where(UserRow.id == user_id)
+                .values(is_active=active)
+                .returning(UserRow.id)
+            )
+            return result.first() is not None
+
+    async def delete_user(self, user_id: str) -> bool:
+        """Delete a user with all their sessions and tokens; False if there is no such user."""
+        sessions = select(SessionRow.id).where(SessionRow.user_id == user_id)
+        async with self._writer.begin() as connection:
+            # Children first, explicitly: correct even where ON DELETE CASCADE is not enforced.
+            await connection.execute(
+                delete(RefreshTokenRow).where(RefreshTokenRow.session_id.in_(sessions))
+            )
+            await connection.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+            result = await connection.execute(
+                delete(UserRow).where(UserRow.id == user_id).returning(UserRow.id)
+            )
+            return result.first() is not None
+
+    # Sessions and refresh tokens ---------------------------------------------------------------
+
+    async def create_session(
+        self, session: SessionRecord, token_hash: bytes, token_expires_at: float
+    ) -> None:
+        """Store a new session with its first refresh token (which never outlives it)."""
+        async with self._writer.begin() as connection:
+            await connection.execute(
+                insert(SessionRow).values(
+                    id=session.id,
+                    user_id=session.user_id,
+                    created_at=session.created_at,
+                    last_used_at=session.last_used_at,
+                    expires_at=session.expires_at,
+                    ip=_clip(session.ip, IP_MAX),
+                    user_agent=_clip(session.user_agent, USER_AGENT_MAX),
+                    revoked_at=session.created_at if session.revoked else None,
+                )
+            )
+            await connection.execute(
+                insert(RefreshTokenRow).values(
+                    token_hash=token_hash,
+                    session_id=session.id,
+                    parent_hash=None,
+                    expires_at=min(token_expires_at, session.expires_at),
+                    state=ACTIVE,
+                    used_at=None,
+                )
+            )
+
+    async def rotate(
+        self, token_hash: bytes, new_hash: bytes, new_expires_at: float, now: float
+    ) -> Rotation:
+        """Atomically replace an active token by a new one of the same family.
+
+        Returns ``Rotation("rotated", session)`` when the token was active (the new token
+        expires at ``new_expires_at`` or the session's end, whichever is first);
+        ``Rotation("reused", session)`` when it had already been rotated, after revoking the
+        whole family; ``Rotation("invalid")`` otherwise (unknown, expired, revoked, or its
+        session is over). One transaction; the compare-and-set is the first statement, so on
+        PostgreSQL concurrent callers queue on the token's row lock and on SQLite on the write
+        lock, and every loser then sees the token rotated.
+        """
+        async with self._writer.begin() as connection:
+            claimed = (
+                await connection.execute(
+                    update(RefreshTokenRow)
+                    .where(
+                        RefreshTokenRow.token_hash == token_hash,
+                        RefreshTokenRow.state == ACTIVE,
+                        RefreshTokenRow.expires_at > now,
+                    )
+                    .values(state=ROTATED, used_at=now)
+                    .returning(RefreshTokenRow.session_id)
+                )
+            ).scalar_one_or_none()
+            if claimed is None:
+                return await self._refused(connection, token_hash, now)
+            # Lock order: the token row above, then the session row, as revocation does too.
+            session = (
+                await connection.execute(
+                    update(SessionRow)
+                    .where(
+                        SessionRow.id == claimed,
+                        SessionRow.revoked_at.is_(None),
+                        SessionRow.expires_at > now,
+                    )
+                    .values(last_used_at=now)
+                    .returning(*_SESSION_COLUMNS)
+                )
+            ).one_or_none()
+            if session is None:
+                # The token outlived its session (revoked while the token was being rotated):
+                # it is spent without a successor.
+                await connection.execute(
+                    update(RefreshTokenRow)
+                    .where(RefreshTokenRow.token_hash == token_hash)
+                    .values(state=REVOKED, used_at=None)
+                )
+                return Rotation("invalid")
+            record = _session(session)
+            await connection.execute(
+                insert(RefreshTokenRow).values(
+                    token_hash=new_hash,
+                    session_id=claimed,
+                    parent_hash=token_hash,
+                    # Rotation never extends a session beyond its absolute end.
+                    expires_at=min(new_expires_at, record.expires_at),
+                    state=ACTIVE,
+                    used_at=None,
+                )
+            )
+            return Rotation("rotated", record)
+
+    async def _refused(
+        self, connection: AsyncConnection, token_hash: bytes, now: float
+    ) -> Rotation:
+        """Why the compare-and-set matched nothing: reuse of a rotated token, or invalid."""
+        found = (
+            await connection.execute(
+                select(RefreshTokenRow.state, RefreshTokenRow.session_id).where(
+                    RefreshTokenRow.token_hash == token_hash
+                )
+            )
+        ).one_or_none()
+        if found is None or found.state != ROTATED:
+            return Rotation("invalid")
+        # A second presentation of a rotated token: one of the two holders is a thief, and we
+        # cannot tell which, so the whole family goes.
+        await self._revoke_tokens(connection, SessionRow.id == found.session_id)
+        session = (
+            await connection.execute(
+                update(SessionRow)
+                .where(SessionRow.id == found.session_id)
+                # A family revoked earlier keeps the time it was first revoked.
+                .values(revoked_at=func.coalesce(SessionRow.revoked_at, now))
+                .returning(*_SESSION_COLUMNS)
+            )
+        ).one()
+        return Rotation("reused", _session(session))
+
+    async def _revoke_tokens(
+        self, connection: AsyncConnection, *where: ColumnElement[bool]
+    ) -> None:
+        """Revoke the active tokens of the sessions matching ``where``."""
+        await connection.execute(
+            update(RefreshTokenRow)
+            .where(
+                RefreshTokenRow.state == ACTIVE,
+                RefreshTokenRow.session_id.in_(select(SessionRow.id).where(*where)),
+            )
+            .values(state=REVOKED)
+        )
+
+    async def sessions(self, user_id: str, now: float) -> list[SessionRecord]:
+        """The user's live sessions (not revoked, not past their end), newest first."""
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(*_SESSION_COLUMNS)
+                .where(
+                    SessionRow.user_id == user_id,
+                    SessionRow.revoked_at.is_(None),
+                    SessionRow.expires_at > now,
+                )
+                .order_by(SessionRow.created_at.desc(), SessionRow.id.desc())
+            )
+            return [_session(row) for row in rows]
+
+    async def revoke_session(self, user_id: str, session_id: str) -> bool:
+        """Revoke one session and its tokens; False if the user has no such live session."""
+        return bool(await self._revoke(user_id, SessionRow.id == session_id))
+
+    async def revoke_sessions(self, user_id: str, *, keep: str | None = None) -> list[str]:
+        """Revoke every live session of the user except ``keep``; return their ids (sorted)."""
+        return await self._revoke(user_id, *(() if keep is None else (SessionRow.id != keep,)))
+
+    async def _revoke(self, user_id: str, *conditions: ColumnElement[bool]) -> list[str]:
+        now = self._clock()
+        live = (
+            SessionRow.user_id == user_id,
+            SessionRow.revoked_at.is_(None),
+            SessionRow.expires_at > now,
+            *conditions,
+        )
+        async with self._writer.begin() as connection:
+            # Tokens before the session: the lock order of rotate, so PostgreSQL never sees the
+            # two wait for each other.
+            await self._revoke_tokens(connection, *live)
+            result = await connection.execute(
+                update(SessionRow).where(*live).values(revoked_at=now).returning(SessionRow.id)
+            )
+            return sorted(result.scalars())
+
+    async def purge(self, now: float) -> int:
+        """Delete expired tokens, and sessions that are over or were revoked more than a day
+        ago (with their tokens); return how many rows went."""
+        finished = or_(
+            SessionRow.expires_at <= now, SessionRow.revoked_at < now - REVOKED_RETENTION
+        )
+        async with self._writer.begin() as connection:
+            tokens = await connection.execute(
+                delete(RefreshTokenRow).where(
+                    or_(
+                        RefreshTokenRow.expires_at <= now,
+                        RefreshTokenRow.session_id.in_(select(SessionRow.id).where(finished)),
+                    )
+                )
+            )
+            sessions = await connection.execute(delete(SessionRow).where(finished))
+            return tokens.rowcount + sessions.rowcount
