@@ -9,13 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jwtauth.auth.passwords import PasswordHasher
 from jwtauth.config import Settings
 from jwtauth.server import create_app
-from tests.server.support import CLIENT_IP, Api
-
-# Cheap argon2 parameters: the tests exercise the flows, not the hash's cost.
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+from tests.server.support import CLIENT_IP, FAST_HASHER, Api
 
 pytestmark = pytest.mark.anyio
 

@@ -6,6 +6,10 @@ from typing import Any
 
 import httpx
 
+from jwtauth.auth.passwords import PasswordHasher
+
+# Cheap argon2 parameters: the tests exercise the flows, not the hash's cost.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 CLIENT_IP = "203.0.113.7"
 PASSWORD = "correct horse battery staple"
 

@@ -354,3 +354,14 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 
 async def test_metrics_are_refused_to_remote_clients(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/metrics"), 403)
+
+
+async def test_claims_endpoint_returns_the_verified_claims(api: Api) -> None:
+    tokens = await api.register_and_login()
+    response = await api.client.get("/auth/claims", headers=bearer(tokens["access_token"]))
+    assert response.status_code == 200
+    claims = response.json()
+    assert {"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid"} <= claims.keys()
+    await api.client.post("/auth/logout", headers=bearer(tokens["access_token"]))
+    revoked = await api.client.get("/auth/claims", headers=bearer(tokens["access_token"]))
+    assert revoked.status_code == 401

@@ -79,6 +79,13 @@ async def me(claims: Authenticated, request: Request) -> UserOut:
     return UserOut(id=user.id, email=user.email)
 
 
+@router.get("/claims", responses=_UNAUTHORIZED)
+async def claims(claims: Authenticated) -> dict[str, Any]:
+    """The verified claims of the bearer token (no store is consulted but revocation's local
+    view): what a resource server would see. An addition to API.md."""
+    return dict(claims)
+
+
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
 async def change_password(
     body: PasswordChange, claims: Authenticated, request: Request
