@@ -120,3 +120,22 @@ def test_revoked_session_refuses_its_tokens_and_spares_others() -> None:
     assert tokens.verify(other)["sid"] == "s2"
     clock.now = 1_300.0  # every token of s1 has expired by now; the entry may go
     assert revocations.purge() == 1
+
+
+def test_subject_cutoffs_are_forgotten_once_every_earlier_token_has_expired() -> None:
+    clock = FrozenClock(1_000.0)
+    revocations = RevocationList(clock, retention=10.0, max_token_lifetime=300.0)
+    revocations.revoke_subject(ISS, "alice", before=1_000.0)
+    clock.now = 1_309.0  # a token issued just before the cut-off could still be alive
+    assert revocations.purge() == 0
+    assert revocations.is_revoked(claims(sub="alice", iat=999.0))
+    clock.now = 1_310.0
+    assert revocations.purge() == 1
+
+
+def test_subject_cutoffs_are_kept_without_a_max_token_lifetime() -> None:
+    clock = FrozenClock(1_000.0)
+    revocations = RevocationList(clock)
+    revocations.revoke_subject(ISS, "alice", before=1_000.0)
+    clock.now = 10**9
+    assert revocations.purge() == 0

@@ -23,13 +23,28 @@ class RevocationList:
         clock: the time source used to drop entries once the token would have expired anyway.
         retention: seconds an entry outlives the token's `exp`, so that a verifier's clock-skew
             leeway (at most 300 s in settings) can never revive a revoked token.
+        max_token_lifetime: if set, the longest lifetime of any token revoked here; a subject
+            cut-off is forgotten once every token issued before it has expired, so memory stays
+            bounded in a long-lived process. ``None`` keeps cut-offs for the process's life.
     """
 
-    __slots__ = ("_clock", "_global_before", "_jtis", "_retention", "_sessions", "_subjects")
+    __slots__ = (
+        "_clock", "_global_before", "_jtis", "_retention", "_sessions", "_subject_horizon",
+        "_subjects",
+    )  # fmt: skip
 
-    def __init__(self, clock: Clock = time.time, *, retention: float = 300.0) -> None:
+    def __init__(
+        self,
+        clock: Clock = time.time,
+        *,
+        retention: float = 300.0,
+        max_token_lifetime: float | None = None,
+    ) -> None:
         self._clock = clock
         self._retention = retention
+        self._subject_horizon = (
+            None if max_token_lifetime is None else max_token_lifetime + retention
+        )
         self._jtis: dict[tuple[str, str], float] = {}
         self._sessions: dict[tuple[str, str], float] = {}
         self._subjects: dict[tuple[str, str], float] = {}
@@ -89,5 +104,12 @@ class RevocationList:
             dead = [k for k, exp in entries.items() if exp <= now]
             for k in dead:
                 entries.pop(k, None)
+            dropped += len(dead)
+        if self._subject_horizon is not None:
+            # A cut-off matters only while a token issued before it can still be alive.
+            oldest_alive = now - self._subject_horizon
+            dead = [k for k, before in self._subjects.items() if before <= oldest_alive]
+            for k in dead:
+                self._subjects.pop(k, None)
             dropped += len(dead)
         return dropped

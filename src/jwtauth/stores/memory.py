@@ -20,34 +20,6 @@ DEFAULT_MAX_TOKEN_LIFETIME = 30 * 24 * 3600.0
 _PURGE_INTERVAL = 60.0  # seconds between sweeps; dead entries are also dropped on lookup
 
 
-class _ExpiringRevocationList(RevocationList):
-    """A :class:`RevocationList` whose subject cut-offs expire too.
-
-    ``RevocationList.purge`` drops `jti` and session entries but keeps every subject cut-off for
-    ever, so a long-lived process would grow by one entry per user who ever logged out
-    everywhere. A cut-off ``before`` only matters while a token issued before it can still be
-    alive, that is until ``before + max_token_lifetime + retention``; after that it goes.
-
-    It reaches into the parent's ``_subjects``: this belongs in ``RevocationList.purge`` itself
-    (a ``max_token_lifetime`` argument), after which this subclass can go.
-    """
-
-    __slots__ = ("_subject_horizon",)
-
-    def __init__(self, clock: Clock, *, retention: float, max_token_lifetime: float) -> None:
-        super().__init__(clock, retention=retention)
-        self._subject_horizon = max_token_lifetime + retention
-
-    def purge(self) -> int:
-        """Drop dead `jti`, session and subject entries; return how many were dropped."""
-        dropped = super().purge()
-        oldest_alive = self._clock() - self._subject_horizon
-        dead = [key for key, before in self._subjects.items() if before <= oldest_alive]
-        for key in dead:
-            self._subjects.pop(key, None)
-        return dropped + len(dead)
-
-
 class MemoryRevocationStore:
     """Revocations held in this process only; implements :class:`jwtauth.types.RevocationStore`.
 
@@ -74,7 +46,7 @@ class MemoryRevocationStore:
             raise ValueError("retention must be >= 0 and max_token_lifetime > 0")
         self._clock = clock
         self._max_token_lifetime = max_token_lifetime
-        self._list = _ExpiringRevocationList(
+        self._list = RevocationList(
             clock, retention=retention, max_token_lifetime=max_token_lifetime
         )
         self._next_purge = clock() + _PURGE_INTERVAL
