@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -73,3 +74,26 @@ async def test_refresh_token_reuse_is_a_logged_security_event(
     assert first["refresh_token"] not in logged
     assert first["access_token"] not in logged
     assert PASSWORD not in logged
+
+
+async def test_production_refuses_to_start_on_an_unmigrated_database(
+    tmp_path: Path, clean_env: None
+) -> None:
+    from jwtauth.errors import ConfigurationError
+    from jwtauth.stores.sql import upgrade
+
+    database = f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}"
+    settings = Settings.load(
+        env="production",
+        issuer="https://auth.example.com",
+        algorithm="HS256",
+        secret="rhLxsd3g7K-9KVWsNJh_MtbJorFz53o2YRZxJ46_8LiRyReUXCe007RbOLGh_Cqf",
+        database_url=database,
+    )
+    app = create_app(settings, hasher=FAST_HASHER)
+    with pytest.raises(ConfigurationError, match="jwtauth db upgrade"):
+        async with app.router.lifespan_context(app):
+            pass
+    await asyncio.to_thread(upgrade, database)  # upgrade runs its own event loop
+    async with app.router.lifespan_context(app):
+        pass  # starts once migrated

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from jwtauth.auth.passwords import PasswordHasher
 from jwtauth.auth.service import AuthService, ServicePolicy
 from jwtauth.config import Settings
+from jwtauth.errors import ConfigurationError
 from jwtauth.keys.loading import load_keyring
 from jwtauth.manager import TokenManager
 from jwtauth.server.deps import ServerState
@@ -20,7 +21,7 @@ from jwtauth.server.middleware import SecurityHeadersMiddleware
 from jwtauth.server.problems import install_problem_handlers
 from jwtauth.server.routes import auth, wellknown
 from jwtauth.stores.memory import MemoryRevocationStore
-from jwtauth.stores.sql import SQLStore, upgrade
+from jwtauth.stores.sql import SQLStore, head_revision, upgrade
 from jwtauth.types import RevocationStore
 
 __all__ = ["create_app"]
@@ -66,6 +67,9 @@ def create_app(
                 settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             await asyncio.to_thread(upgrade, database_url)
         store = SQLStore(database_url)
+        if settings.is_production and await store.schema_revision() != head_revision():
+            await store.close()
+            raise ConfigurationError("the database schema is not current; run: jwtauth db upgrade")
         revocations: RevocationStore = await _revocation_store(settings)
         tokens = TokenManager(
             keyring,

@@ -22,6 +22,8 @@ from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -257,14 +259,24 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 # Migrations ----------------------------------------------------------------------------------
 
 
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version of jwtauth."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
 def upgrade(url: str) -> None:
     """Migrate the database at ``url`` to the newest schema (``alembic upgrade head``).
 
     Synchronous, for the CLI: it runs its own event loop, so from async code call it as
     ``await asyncio.to_thread(upgrade, url)``. Running it again is a no-op.
     """
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config = _alembic_config()
     # Passed as an attribute, not as the `sqlalchemy.url` option: config options interpolate
     # `%`, which a URL-encoded password may contain.
     config.attributes["url"] = _async_url(url).render_as_string(hide_password=False)
@@ -308,6 +320,14 @@ class SQLStore:
     async def close(self) -> None:
         """Close every pooled connection."""
         await self._engine.dispose()
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (``None`` for an empty database)."""
+        async with self._engine.connect() as connection:
+            revision: str | None = await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+        return revision
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query within a few seconds (readiness)."""
