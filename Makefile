@@ -38,6 +38,7 @@ test: lint typecheck unit
 
 bench: install
 	$(VENV)/bin/python -m bench.tokens
+	$(VENV)/bin/python -m bench.server
 
 clean:
 	rm -rf $(BOOT) $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

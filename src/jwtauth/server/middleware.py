@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["SecurityHeadersMiddleware", "request_is_https"]
@@ -19,6 +18,15 @@ _ALWAYS = (
     ("X-XSS-Protection", "0"),
 )
 HSTS = "max-age=63072000; includeSubDomains"
+
+
+def _raw(pairs: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
+
+
+_RAW_ALWAYS = _raw(_ALWAYS)
+_RAW_NO_STORE = _raw((("Cache-Control", "no-store"), ("Pragma", "no-cache")))
+_RAW_HSTS = _raw((("Strict-Transport-Security", HSTS),))
 
 
 def request_is_https(scope: Scope, trusted_proxies: Iterable[str]) -> bool:
@@ -52,16 +60,18 @@ class SecurityHeadersMiddleware:
         # RFC 6797 section 7.2: never over plain HTTP.
         hsts = self.production and request_is_https(scope, self.trusted_proxies)
 
+        no_store = path.startswith("/auth/")
+        extra = _RAW_ALWAYS + (_RAW_NO_STORE if no_store else []) + (_RAW_HSTS if hsts else [])
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _ALWAYS:
-                    headers[name] = value
-                if path.startswith("/auth/"):
-                    headers["Cache-Control"] = "no-store"
-                    headers["Pragma"] = "no-cache"
-                if hsts:
-                    headers["Strict-Transport-Security"] = HSTS
+                # Our routes never set these headers themselves, so the prebuilt raw pairs are
+                # appended in one list operation rather than set one by one; only a caching
+                # header a route might choose is replaced under /auth/.
+                raw = list(message.get("headers", ()))
+                if no_store:
+                    raw = [(k, v) for k, v in raw if k not in (b"cache-control", b"pragma")]
+                message["headers"] = raw + extra
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
