@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from jwtauth.config import Settings
-from jwtauth.server import create_app
-from tests.server.support import CLIENT_IP, FAST_HASHER, Api
+from tests.server.support import Api, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -34,12 +33,7 @@ def server_settings(
 
 @pytest.fixture
 async def client(server_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(server_settings, hasher=FAST_HASHER)
-    transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 40000))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
+    async with serve(server_settings) as http:
         yield http
 
 

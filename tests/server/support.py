@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from jwtauth.auth.passwords import PasswordHasher
+from jwtauth.config import Settings
+from jwtauth.server import create_app
 
 # Cheap argon2 parameters: the tests exercise the flows, not the hash's cost.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -14,7 +18,19 @@ CLIENT_IP = "203.0.113.7"
 PASSWORD = "correct horse battery staple"
 
 
-def bearer(token: str) -> dict[str, Any]:
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app for ``settings``, started (lifespan) and reached over HTTP from CLIENT_IP."""
+    app = create_app(settings, hasher=FAST_HASHER)
+    transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 40000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
+        yield http
+
+
+def bearer(token: str) -> dict[str, str]:
     """An Authorization header for ``token``."""
     return {"Authorization": f"Bearer {token}"}
 

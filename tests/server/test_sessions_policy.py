@@ -12,25 +12,15 @@ import pytest
 
 from jwtauth.config import Settings
 from jwtauth.server import create_app
-from tests.server.support import CLIENT_IP, FAST_HASHER, PASSWORD, Api, bearer
+from tests.server.support import CLIENT_IP, FAST_HASHER, PASSWORD, Api, bearer, serve
 
 pytestmark = pytest.mark.anyio
-
-
-async def _client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, hasher=FAST_HASHER)
-    transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 40000))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
-        yield http
 
 
 @pytest.fixture
 async def limited(tmp_path: Path, clean_env: None) -> AsyncIterator[Api]:
     settings = Settings.load(state_dir=tmp_path / "state", max_sessions=2)
-    async for http in _client_for(settings):
+    async with serve(settings) as http:
         yield Api(http)
 
 
@@ -38,7 +28,7 @@ async def limited(tmp_path: Path, clean_env: None) -> AsyncIterator[Api]:
 async def short_sessions(tmp_path: Path, clean_env: None) -> AsyncIterator[Api]:
     # A session capped at 1 s while refresh tokens would live 14 days: the cap must win.
     settings = Settings.load(state_dir=tmp_path / "state", session_ttl=1)
-    async for http in _client_for(settings):
+    async with serve(settings) as http:
         yield Api(http)
 
 
