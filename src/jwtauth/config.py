@@ -24,7 +24,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from jwtauth.errors import ConfigurationError, InsecureKeyFileError, SecurityWarning
+from jwtauth.errors import (
+    ConfigurationError,
+    InsecureKeyFileError,
+    JWTAuthError,
+    SecurityWarning,
+)
 from jwtauth.files import read_private_file
 from jwtauth.keys.algorithms import Algorithm
 
@@ -156,14 +161,20 @@ class Settings(BaseSettings):
         return settings
 
     def _check_config_file(self) -> None:
-        path = Path(os.environ[f"{ENV_PREFIX}CONFIG"])
-        _, problem = read_private_file(path)
-        if problem is None:
+        path = _config_file()
+        if path is None:
             return
-        message = f"{ENV_PREFIX}CONFIG holds secrets and {problem.message}"
+        _, problem = read_private_file(path)
+        if problem is not None:
+            self.refuse_or_warn(
+                InsecureKeyFileError(f"{ENV_PREFIX}CONFIG holds secrets and {problem.message}")
+            )
+
+    def refuse_or_warn(self, error: JWTAuthError) -> None:
+        """Raise ``error`` in production; in development warn with a SecurityWarning instead."""
         if self.is_production:
-            raise InsecureKeyFileError(message)
-        warnings.warn(f"{message} (refused in production)", SecurityWarning, stacklevel=3)
+            raise error
+        warnings.warn(f"{error.message} (refused in production)", SecurityWarning, stacklevel=3)
 
     def source_of(self, name: str) -> str:
         """Where setting ``name`` came from: argument, env, .env, toml, or default."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jwtauth.errors import ConfigurationError
 
-__all__ = ["FileProblem", "read_private_file", "write_private_file"]
+__all__ = ["FileProblem", "owned_by_us", "read_private_file", "write_private_file"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +24,18 @@ class FileProblem:
     message: str
 
 
+def owned_by_us(st: os.stat_result) -> bool:
+    """True when the running user (or root) owns the file or directory ``st`` describes."""
+    return st.st_uid in (os.geteuid(), 0)
+
+
 def _problem(path: Path, st: os.stat_result) -> FileProblem | None:
     mode = stat.S_IMODE(st.st_mode)
     if mode & 0o077:
         return FileProblem(
             f"{path} is accessible by group or others (mode {mode:04o}); run: chmod 600 {path}"
         )
-    if st.st_uid not in (os.geteuid(), 0):
+    if not owned_by_us(st):
         return FileProblem(f"{path} is owned by another user (uid {st.st_uid})")
     return None
 

@@ -23,11 +23,11 @@ from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import HMACKey, Key, generate_key
 from jwtauth.keys.loading import (
     LoadedSecret,
-    check_key_file,
     load_keyring,
     load_secret,
     load_signing_key,
     private_pem,
+    read_key_file,
     write_private_file,
 )
 
@@ -418,16 +418,16 @@ def test_private_key_file_with_hmac_algorithm_is_refused(
 # --- files ----------------------------------------------------------------------------------
 
 
-def test_check_key_file_refuses_a_directory(tmp_path: Path) -> None:
+def test_read_key_file_refuses_a_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="not a regular file"):
-        check_key_file(tmp_path, Settings.load(env="production"))
+        read_key_file(tmp_path, Settings.load(env="production"))
 
 
-def test_check_key_file_accepts_owner_only_modes(tmp_path: Path) -> None:
+def test_read_key_file_accepts_owner_only_modes(tmp_path: Path) -> None:
     settings = Settings.load(env="production")
     for mode in (0o600, 0o400):
         path = write_file(tmp_path / f"k{mode:o}", b"x", mode)
-        check_key_file(path, settings)
+        assert read_key_file(path, settings) == b"x"
 
 
 def test_write_private_file_creates_mode_0600_despite_permissive_umask(tmp_path: Path) -> None:

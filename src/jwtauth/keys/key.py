@@ -81,7 +81,8 @@ class Key(ABC):
 
     @abstractmethod
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
-        """Return True when ``signature`` is valid; constant-time for HMAC."""
+        """Return True when ``signature`` is valid: of exactly :attr:`signature_size` bytes and
+        correct; constant-time for HMAC."""
 
     @abstractmethod
     def _default_kid(self) -> str: ...

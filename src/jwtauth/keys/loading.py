@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,17 +18,15 @@ from jwtauth.errors import (
     ConfigurationError,
     InsecureKeyFileError,
     KeyConfigurationError,
-    SecurityWarning,
     WeakSecretError,
 )
-from jwtauth.files import read_private_file, write_private_file
+from jwtauth.files import owned_by_us, read_private_file, write_private_file
 from jwtauth.keys.key import HMACKey, Key, generate_key, key_from_pem
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.keys.secrets import SecretStrength, assess_secret
 
 __all__ = [
     "LoadedSecret",
-    "check_key_file",
     "load_keyring",
     "load_secret",
     "load_signing_key",
@@ -56,24 +53,13 @@ class LoadedSecret:
         return assess_secret(self.value)
 
 
-def _refuse_or_warn(settings: Settings, error: KeyConfigurationError) -> None:
-    if settings.is_production:
-        raise error
-    warnings.warn(f"{error.message} (refused in production)", SecurityWarning, stacklevel=3)
-
-
 def read_key_file(path: Path, settings: Settings) -> bytes:
     """Read a key or secret file; refuse (production) or warn about (development) a file that
     other users can read or that another user owns. Check and read use one descriptor."""
     data, problem = read_private_file(path)
     if problem is not None:
-        _refuse_or_warn(settings, InsecureKeyFileError(f"key file {problem.message}"))
+        settings.refuse_or_warn(InsecureKeyFileError(f"key file {problem.message}"))
     return data
-
-
-def check_key_file(path: Path, settings: Settings) -> None:
-    """Apply :func:`read_key_file`'s checks without keeping the content."""
-    read_key_file(path, settings)
 
 
 def _strip_line_end(data: bytes) -> bytes:
@@ -109,7 +95,7 @@ def _hmac_key(settings: Settings) -> Key:
     setting = f"{ENV_PREFIX}SECRET_FILE" if secret.source == "file" else f"{ENV_PREFIX}SECRET"
     strength = secret.strength()
     if not strength.ok:
-        _refuse_or_warn(settings, WeakSecretError(f"{setting}: {strength.reason}"))
+        settings.refuse_or_warn(WeakSecretError(f"{setting}: {strength.reason}"))
     try:
         return HMACKey(secret.value, settings.algorithm)
     except KeyConfigurationError as exc:
@@ -148,7 +134,7 @@ def _check_state_dir(state: Path) -> None:
     # Whoever can write here can plant the signing key the server will trust: refused even in
     # development.
     st = state.stat()
-    if stat.S_IMODE(st.st_mode) & 0o022 or st.st_uid not in (os.geteuid(), 0):
+    if stat.S_IMODE(st.st_mode) & 0o022 or not owned_by_us(st):
         raise ConfigurationError(f"{state} is writable by other users; run: chmod 700 {state}")
 
 

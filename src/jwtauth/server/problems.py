@@ -68,9 +68,9 @@ def _status_for(exc: JWTAuthError) -> int:
     return 500
 
 
-def bearer_challenge(exc: JWTAuthError | None) -> dict[str, str]:
+def bearer_challenge(exc: TokenError) -> dict[str, str]:
     """RFC 6750 section 3: `error` only when a token was presented and refused."""
-    if exc is None or isinstance(exc, MissingTokenError):
+    if isinstance(exc, MissingTokenError):
         return {"WWW-Authenticate": 'Bearer realm="jwtauth"'}
     return {"WWW-Authenticate": 'Bearer realm="jwtauth", error="invalid_token"'}
 

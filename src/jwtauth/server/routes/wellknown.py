@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -11,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from jwtauth.server.deps import state_of
 from jwtauth.server.problems import problem
+from jwtauth.tokens.encoding import json_dumps
 
 __all__ = ["router"]
 
@@ -22,7 +22,7 @@ async def jwks(request: Request) -> Response:
     """The public keys that verify our tokens (RFC 7517); never a private member."""
     keys: dict[str, Any] = state_of(request).service.tokens.keyring.jwks()
     return Response(
-        content=json.dumps(keys),
+        content=json_dumps(keys),
         media_type="application/json",
         headers={"Cache-Control": "public, max-age=300"},
     )
