@@ -46,6 +46,7 @@ from jwtauth import (
 )
 from jwtauth.keys.secrets import assess_secret, looks_like_public_key_material
 from jwtauth.testing import FrozenClock
+from tests.forge import b64u, jseg, registered_claims
 
 ISSUER = "https://auth.example"
 AUDIENCE = "api"
@@ -60,26 +61,8 @@ HS = HMACKey(SECRET, "HS256", kid="hs-1")
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def jseg(value: Any) -> str:
-    return b64u(json.dumps(value, separators=(",", ":")).encode())
-
-
 def claims(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "alice",
-        "iat": NOW,
-        "nbf": NOW,
-        "exp": NOW + 300,
-        "jti": "jti-1",
-    }
-    base.update(overrides)
-    return base
+    return registered_claims(ISSUER, AUDIENCE, NOW, **overrides)
 
 
 def signed_with(header: dict[str, Any], payload: Any, sign: Callable[[bytes], bytes]) -> str:

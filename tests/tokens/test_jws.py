@@ -39,6 +39,7 @@ from jwtauth import (
     key_from_pem,
 )
 from jwtauth.testing import FrozenClock
+from tests.forge import b64u, jseg, registered_claims
 
 SECRET = hashlib.sha512(b"jwtauth test-suite HS256 secret").digest()
 ISSUER = "https://auth.test"
@@ -57,17 +58,9 @@ REFRESH = TokenType("refresh", "rt+jwt")
 # --- building tokens by hand ------------------------------------------------------------------
 
 
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def lenient_b64decode(segment: str) -> bytes:
     """What a permissive decoder makes of a segment: foreign characters and padding ignored."""
     return base64.b64decode(segment.replace("-", "+").replace("_", "/") + "==", validate=False)
-
-
-def jseg(value: Any) -> str:
-    return b64u(json.dumps(value, separators=(",", ":")).encode())
 
 
 def signed(header: str, payload: str, key: Key) -> str:
@@ -76,17 +69,7 @@ def signed(header: str, payload: str, key: Key) -> str:
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "alice",
-        "iat": NOW,
-        "nbf": NOW,
-        "exp": NOW + 300,
-        "jti": "jti-1",
-    }
-    base.update(overrides)
-    return base
+    return registered_claims(ISSUER, AUDIENCE, NOW, **overrides)
 
 
 def token_for(key: Key, *, header: dict[str, Any] | None = None, payload: Any = None) -> str:
