@@ -146,7 +146,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations (production runs this; development does it on start)."""
-    from jwtauth.stores.sql import upgrade  # noqa: PLC0415
+    from jwtauth.stores.sql_database import upgrade  # noqa: PLC0415
 
     settings = _load_settings()
     if settings.database_url is None:

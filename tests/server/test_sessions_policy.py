@@ -70,7 +70,7 @@ async def test_production_refuses_to_start_on_an_unmigrated_database(
     tmp_path: Path, clean_env: None
 ) -> None:
     from jwtauth.errors import ConfigurationError
-    from jwtauth.stores.sql import upgrade
+    from jwtauth.stores.sql_database import upgrade
 
     database = f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}"
     settings = Settings.load(

@@ -19,16 +19,9 @@ from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import Connection
 
 from jwtauth.errors import ConfigurationError, EmailTakenError
-from jwtauth.stores.sql import (
-    REVOKED_RETENTION,
-    USER_AGENT_MAX,
-    Base,
-    RefreshTokenRow,
-    SessionRow,
-    SQLStore,
-    make_engine,
-    upgrade,
-)
+from jwtauth.stores.sql import REVOKED_RETENTION, SQLStore
+from jwtauth.stores.sql_database import make_engine, upgrade
+from jwtauth.stores.sql_tables import USER_AGENT_MAX, Base, RefreshTokenRow, SessionRow
 from jwtauth.types import RefreshTokenStore, SessionRecord, UserProvider, UserRecord
 
 pytestmark = pytest.mark.anyio

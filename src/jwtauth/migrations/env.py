@@ -1,6 +1,6 @@
 """The Alembic environment of the SQL store: migrations run on the store's own async engine.
 
-:func:`jwtauth.stores.sql.upgrade` builds the Alembic configuration in code and passes the
+:func:`jwtauth.stores.sql_database.upgrade` builds the Alembic configuration in code and passes the
 database URL as ``config.attributes["url"]``; the ``sqlalchemy.url`` option is the fallback for
 a hand-written ``alembic.ini``. Online migrations run in ``asyncio.run``, so they are started
 from synchronous code (the CLI, or a thread).
@@ -14,7 +14,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from jwtauth.errors import ConfigurationError
-from jwtauth.stores.sql import Base, make_engine
+from jwtauth.stores.sql_database import make_engine
+from jwtauth.stores.sql_tables import Base
 
 __all__ = ["do_run_migrations", "run_migrations_offline", "run_migrations_online"]
 

@@ -21,7 +21,8 @@ from jwtauth.server.middleware import SecurityHeadersMiddleware
 from jwtauth.server.problems import install_problem_handlers
 from jwtauth.server.routes import auth, wellknown
 from jwtauth.stores.memory import MemoryRevocationStore
-from jwtauth.stores.sql import SQLStore, head_revision, upgrade
+from jwtauth.stores.sql import SQLStore
+from jwtauth.stores.sql_database import head_revision, upgrade
 from jwtauth.types import RevocationStore
 
 __all__ = ["create_app"]

@@ -8,8 +8,8 @@ Rotation is a compare-and-set in the database (an ``UPDATE ... WHERE state = 'ac
 RETURNING``), so of any number of concurrent presentations of one token, in one process or many,
 exactly one wins; the others see the token already rotated, which is reuse.
 
-The schema is created by the Alembic migrations shipped in ``jwtauth/migrations``; run them with
-:func:`upgrade` (the ``jwtauth db upgrade`` command).
+Its tables are in :mod:`jwtauth.stores.sql_tables`; engines and migrations (:func:`upgrade`, the
+``jwtauth db upgrade`` command) in :mod:`jwtauth.stores.sql_database`.
 """
 
 from __future__ import annotations
@@ -17,136 +17,34 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Final
 
-from alembic import command
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Double,
-    ForeignKey,
-    LargeBinary,
-    MetaData,
-    Row,
-    String,
-    delete,
-    event,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Row, delete, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
-from jwtauth.errors import ConfigurationError, EmailTakenError
+from jwtauth.errors import EmailTakenError
+from jwtauth.stores.sql_database import WRITE_OPTION, make_engine
+from jwtauth.stores.sql_tables import (
+    ACTIVE,
+    IP_MAX,
+    REVOKED,
+    ROTATED,
+    USER_AGENT_MAX,
+    RefreshTokenRow,
+    SessionRow,
+    UserRow,
+)
 from jwtauth.types import Clock, Rotation, SessionRecord, UserRecord
 
-__all__ = [
-    "MIGRATIONS_DIR",
-    "Base",
-    "RefreshTokenRow",
-    "SQLStore",
-    "SessionRow",
-    "UserRow",
-    "make_engine",
-    "upgrade",
-]
+__all__ = ["REVOKED_RETENTION", "SQLStore"]
 
-MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
-"""The Alembic script directory shipped inside the package."""
-
-USER_AGENT_MAX: Final = 512
-IP_MAX: Final = 64  # an IPv6 address with a zone id fits; longer is not an address
-SESSION_ID_MAX: Final = 64
 REVOKED_RETENTION: Final = 24 * 3600.0
 """Seconds a revoked session is kept before :meth:`SQLStore.purge` deletes it."""
 
-SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 PING_TIMEOUT: Final = 5.0
-
-ACTIVE: Final = "active"
-ROTATED: Final = "rotated"
-REVOKED: Final = "revoked"
-
-# Deterministic constraint names: the migrations name every constraint and index the same way,
-# so that the schema they build compares equal to these models on every backend.
-NAMING_CONVENTION: Final = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# An execution option: SQLite write transactions start with BEGIN IMMEDIATE (see make_engine).
-_WRITE_OPTION: Final = "jwtauth_write"
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the store's tables; ``Base.metadata`` is the migrations' target."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UserRow(Base):
-    """A user; the email is stored lower-cased, so the unique constraint is case-insensitive."""
-
-    __tablename__ = "users"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    is_active: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[float] = mapped_column(Double)
-
-
-class SessionRow(Base):
-    """A login session, that is one refresh-token family; ``id`` is the family id (`sid`)."""
-
-    __tablename__ = "sessions"
-
-    id: Mapped[str] = mapped_column(String(SESSION_ID_MAX), primary_key=True)
-    user_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[float] = mapped_column(Double)
-    last_used_at: Mapped[float] = mapped_column(Double)
-    expires_at: Mapped[float] = mapped_column(Double)  # the absolute cap of the family
-    ip: Mapped[str | None] = mapped_column(String(IP_MAX))
-    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
-    revoked_at: Mapped[float | None] = mapped_column(Double)
-
-
-class RefreshTokenRow(Base):
-    """One refresh token of a family, by the SHA-256 of the opaque token.
-
-    ``state`` goes ``active`` -> ``rotated`` (used once, replaced by its child) or ``active`` ->
-    ``revoked`` (logout, or the family was revoked). A rotated token stays ``rotated`` when its
-    family is revoked: that state is what marks any later presentation of it as reuse.
-    """
-
-    __tablename__ = "refresh_tokens"
-    __table_args__ = (CheckConstraint(f"state IN ('{ACTIVE}', '{ROTATED}', '{REVOKED}')", "state"),)
-
-    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    session_id: Mapped[str] = mapped_column(
-        String(SESSION_ID_MAX), ForeignKey("sessions.id", ondelete="CASCADE"), index=True
-    )
-    parent_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
-    expires_at: Mapped[float] = mapped_column(Double, index=True)  # purge deletes by it
-    state: Mapped[str] = mapped_column(String(8))
-    used_at: Mapped[float | None] = mapped_column(Double)
 
 
 _USER_COLUMNS: Final = (UserRow.id, UserRow.email, UserRow.password_hash, UserRow.is_active)
@@ -185,104 +83,6 @@ def _clip(value: str | None, limit: int) -> str | None:
     return value if value is None else value[:limit]
 
 
-# Engine --------------------------------------------------------------------------------------
-
-
-def _async_url(url: str) -> URL:
-    """Parse ``url``, choosing the async driver when none is named; refuse other databases."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigurationError("The database URL cannot be parsed.") from None
-    backend, _, driver = parsed.drivername.partition("+")
-    if backend in {"postgres", "postgresql"} and driver in {"", "asyncpg"}:
-        return parsed.set(drivername="postgresql+asyncpg")
-    if backend == "sqlite" and driver in {"", "aiosqlite"}:
-        database = parsed.database or ""
-        if database in {"", ":memory:"} or parsed.query.get("mode") == "memory":
-            # One shared in-memory connection cannot hold concurrent transactions apart.
-            raise ConfigurationError("SQLite must use a database file, not an in-memory one.")
-        return parsed.set(drivername="sqlite+aiosqlite")
-    raise ConfigurationError(
-        "The database must be PostgreSQL (postgresql+asyncpg) or SQLite (sqlite+aiosqlite)."
-    )
-
-
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
-    """An async engine for ``url`` (SQLite or PostgreSQL) set up the way the store needs.
-
-    SQLite connections get WAL (readers never block the writer), a busy timeout (writers queue
-    instead of failing with "database is locked") and foreign keys. SQLAlchemy, not the sqlite3
-    driver, emits BEGIN, so every transaction is a real one; write transactions of the store use
-    BEGIN IMMEDIATE, taking the write lock up front (within the busy timeout) rather than
-    upgrading a read lock later, which SQLite refuses at once under contention.
-
-    Args:
-        url: a SQLAlchemy URL; ``postgresql://`` and ``sqlite://`` get the async driver.
-        pool_size, max_overflow: the connection pool, per process (``pool_size=0``: no pool).
-    """
-    parsed = _async_url(url)
-    options: dict[str, Any] = (
-        {"poolclass": NullPool}
-        if pool_size <= 0
-        else {"pool_size": pool_size, "max_overflow": max_overflow}
-    )
-    if parsed.get_backend_name() == "postgresql":
-        # A connection the server dropped (restart, failover) is replaced, not handed out.
-        options["pool_pre_ping"] = True
-    engine = create_async_engine(parsed, **options)
-    if parsed.get_backend_name() == "sqlite":
-        _configure_sqlite(engine)
-    return engine
-
-
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Stop the sqlite3 driver from issuing its own BEGIN (only before DML, never before a
-        # SELECT); _on_begin below issues it for every transaction instead.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA foreign_keys = ON")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(_WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-# Migrations ----------------------------------------------------------------------------------
-
-
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config
-
-
-def head_revision() -> str | None:
-    """The newest migration shipped with this version of jwtauth."""
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
-
-
-def upgrade(url: str) -> None:
-    """Migrate the database at ``url`` to the newest schema (``alembic upgrade head``).
-
-    Synchronous, for the CLI: it runs its own event loop, so from async code call it as
-    ``await asyncio.to_thread(upgrade, url)``. Running it again is a no-op.
-    """
-    config = _alembic_config()
-    # Passed as an attribute, not as the `sqlalchemy.url` option: config options interpolate
-    # `%`, which a URL-encoded password may contain.
-    config.attributes["url"] = _async_url(url).render_as_string(hide_password=False)
-    command.upgrade(config, "head")
-
-
 # The store -----------------------------------------------------------------------------------
 
 
@@ -310,7 +110,7 @@ class SQLStore:
     ) -> None:
         self._clock = clock
         self._engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
-        self._writer = self._engine.execution_options(**{_WRITE_OPTION: True})
+        self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
 
     @property
     def engine(self) -> AsyncEngine:

@@ -1,0 +1,99 @@
+"""The tables of the SQL store: users, sessions (refresh-token families) and refresh tokens.
+
+``Base.metadata`` is what the Alembic migrations in ``jwtauth/migrations`` build; a test checks
+that the migrated schema compares equal to it on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import Boolean, CheckConstraint, Double, ForeignKey, LargeBinary, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ACTIVE",
+    "IP_MAX",
+    "REVOKED",
+    "ROTATED",
+    "SESSION_ID_MAX",
+    "USER_AGENT_MAX",
+    "Base",
+    "RefreshTokenRow",
+    "SessionRow",
+    "UserRow",
+]
+
+USER_AGENT_MAX: Final = 512
+IP_MAX: Final = 64  # an IPv6 address with a zone id fits; longer is not an address
+SESSION_ID_MAX: Final = 64
+
+ACTIVE: Final = "active"
+ROTATED: Final = "rotated"
+REVOKED: Final = "revoked"
+
+# Deterministic constraint names: the migrations name every constraint and index the same way,
+# so that the schema they build compares equal to these models on every backend.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the store's tables; ``Base.metadata`` is the migrations' target."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UserRow(Base):
+    """A user; the email is stored lower-cased, so the unique constraint is case-insensitive."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class SessionRow(Base):
+    """A login session, that is one refresh-token family; ``id`` is the family id (`sid`)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(SESSION_ID_MAX), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[float] = mapped_column(Double)
+    last_used_at: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double)  # the absolute cap of the family
+    ip: Mapped[str | None] = mapped_column(String(IP_MAX))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
+    revoked_at: Mapped[float | None] = mapped_column(Double)
+
+
+class RefreshTokenRow(Base):
+    """One refresh token of a family, by the SHA-256 of the opaque token.
+
+    ``state`` goes ``active`` -> ``rotated`` (used once, replaced by its child) or ``active`` ->
+    ``revoked`` (logout, or the family was revoked). A rotated token stays ``rotated`` when its
+    family is revoked: that state is what marks any later presentation of it as reuse.
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (CheckConstraint(f"state IN ('{ACTIVE}', '{ROTATED}', '{REVOKED}')", "state"),)
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        String(SESSION_ID_MAX), ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    parent_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    expires_at: Mapped[float] = mapped_column(Double, index=True)  # purge deletes by it
+    state: Mapped[str] = mapped_column(String(8))
+    used_at: Mapped[float | None] = mapped_column(Double)
