@@ -323,18 +323,16 @@ def test_config_check_refuses_missing_config_file(
 # --- the installed console script -----------------------------------------------------------
 
 
+def _run_process(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - a fixed argv, no shell
+        argv, capture_output=True, text=True, cwd=cwd, env=dict(os.environ), timeout=60, check=False
+    )
+
+
 def test_console_script_generates_a_secret(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "jwtauth"
     assert script.is_file(), "the `jwtauth` console script is not installed in this environment"
-    completed = subprocess.run(  # noqa: S603 - a fixed argv, no shell
-        [str(script), "secret", "generate"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=dict(os.environ),
-        timeout=60,
-        check=False,
-    )
+    completed = _run_process([str(script), "secret", "generate"], tmp_path)
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
     assert len(lines) == 1
@@ -342,15 +340,7 @@ def test_console_script_generates_a_secret(tmp_path: Path) -> None:
 
 
 def test_module_entry_point_shows_help(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "jwtauth.cli", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=dict(os.environ),
-        timeout=60,
-        check=False,
-    )
+    completed = _run_process([sys.executable, "-m", "jwtauth.cli", "--help"], tmp_path)
     assert completed.returncode == 0, completed.stderr
     for command in ("secret", "keys", "config"):
         assert command in completed.stdout
