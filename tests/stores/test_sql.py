@@ -287,12 +287,16 @@ async def test_rotation_never_extends_a_session(store: SQLStore) -> None:
 
 
 async def test_fifty_concurrent_rotations_of_one_token_let_exactly_one_win(
-    store: SQLStore,
+    store: SQLStore, database_url: str
 ) -> None:
     user = await new_user(store)
     now = time.time()
     _, first = await new_session(store, user, "s1", now=now)
 
+    # The racers use ten stores on the one database, as ten server processes would: a store
+    # queues its own SQLite writers in process, so only writers of different stores meet in
+    # the database, and the compare-and-set there must decide.
+    stores = [store] + [SQLStore(database_url, pool_size=5, max_overflow=0) for _ in range(9)]
     # Count connections held at once, to show the racers really overlap in the database.
     held = peak = 0
 
@@ -305,13 +309,22 @@ async def test_fifty_concurrent_rotations_of_one_token_let_exactly_one_win(
         nonlocal held
         held -= 1
 
-    event.listen(store.engine.sync_engine, "checkout", checkout)
-    event.listen(store.engine.sync_engine, "checkin", checkin)
-    outcomes = await asyncio.gather(
-        *(store.rotate(first, digest(i), now + HOUR, now + 1) for i in range(RACERS))
-    )
-    event.remove(store.engine.sync_engine, "checkout", checkout)
-    event.remove(store.engine.sync_engine, "checkin", checkin)
+    for racer in stores:
+        event.listen(racer.engine.sync_engine, "checkout", checkout)
+        event.listen(racer.engine.sync_engine, "checkin", checkin)
+    try:
+        outcomes = await asyncio.gather(
+            *(
+                stores[i % len(stores)].rotate(first, digest(i), now + HOUR, now + 1)
+                for i in range(RACERS)
+            )
+        )
+    finally:
+        for racer in stores:
+            event.remove(racer.engine.sync_engine, "checkout", checkout)
+            event.remove(racer.engine.sync_engine, "checkin", checkin)
+        for racer in stores[1:]:
+            await racer.close()
 
     assert peak > 1
     assert Counter(outcome.status for outcome in outcomes) == {"rotated": 1, "reused": RACERS - 1}
@@ -329,6 +342,42 @@ async def test_fifty_concurrent_rotations_of_one_token_let_exactly_one_win(
         digest(winner): ("revoked", first, now + HOUR),
     }
     assert await store.sessions(user.id, now + 2) == []
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jwtauth.db'}"
+    upgrade(url)  # outside the test's event loop, as in database_url
+    return url
+
+
+async def test_sqlite_writers_of_one_store_take_turns_in_process(sqlite_url: str) -> None:
+    sql = SQLStore(sqlite_url, pool_size=RACERS, max_overflow=0)
+    now = time.time()
+    user = await new_user(sql)
+    firsts = [(await new_session(sql, user, f"s{i}", now=now))[1] for i in range(20)]
+    held = peak = 0
+
+    def checkout(*_: Any) -> None:
+        nonlocal held, peak
+        held += 1
+        peak = max(peak, held)
+
+    def checkin(*_: Any) -> None:
+        nonlocal held
+        held -= 1
+
+    event.listen(sql.engine.sync_engine, "checkout", checkout)
+    event.listen(sql.engine.sync_engine, "checkin", checkin)
+    try:
+        outcomes = await asyncio.gather(
+            *(sql.rotate(first, digest(i), now + HOUR, now + 1) for i, first in enumerate(firsts))
+        )
+    finally:
+        await sql.close()
+    assert {outcome.status for outcome in outcomes} == {"rotated"}
+    # Without the queue, the twenty hold a connection each and poll SQLite's write lock.
+    assert peak == 1
 
 
 # Sessions --------------------------------------------------------------------------------------
