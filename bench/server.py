@@ -58,7 +58,7 @@ PASSWORD = "bench-only correct horse battery staple"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
-FASTAPI, RECIPE = "FastAPI (bare)", "FastAPI + PyJWT recipe"
+STARLETTE, FASTAPI, RECIPE = "Starlette (bare)", "FastAPI (bare)", "FastAPI + PyJWT recipe"
 CLAIMS, CLAIMS_REDIS = "jwtauth, in-process", "jwtauth, Redis revocation"
 TARGETS = {  # (row, peer) -> minimum ratio of req/s
     (CLAIMS, FASTAPI): 0.8,
@@ -405,7 +405,7 @@ class Plan:
 
 def run_round(plan: Plan) -> None:
     peers = [
-        ("Starlette (bare)", Server("bench.apps.peers:starlette_app"), "/", None),
+        (STARLETTE, Server("bench.apps.peers:starlette_app"), "/", None),
         (FASTAPI, Server("bench.apps.peers:fastapi_app"), "/", None),
         (
             RECIPE,
@@ -487,12 +487,17 @@ def report(plan: Plan) -> int:
         "bare endpoints answer a constant claims-shaped object; the recipe and jwtauth verify an "
         "HS256 token (jwtauth's verified-token cache on, as deployed; PyJWT decodes every time)"
     )
-    print(f"{'server':<26} {'endpoint':<17} {'req/s':>8} {'p99 ms':>7} {'vs FastAPI':>10} "
-          f"{'vs recipe':>9}  target")  # fmt: skip
-    endpoints = {"Starlette (bare)": "GET /", FASTAPI: "GET /", RECIPE: "GET /claims"}
+    print(
+        "jwtauth's GET /auth/claims is a plain Starlette route inside the FastAPI app (its "
+        "middleware and error handlers included),\nso both ceilings are shown; the targets are "
+        "set against the app's framework, FastAPI"
+    )
+    print(f"{'server':<26} {'endpoint':<17} {'req/s':>8} {'p99 ms':>7} {'vs Starlette':>12} "
+          f"{'vs FastAPI':>10} {'vs recipe':>9}  target")  # fmt: skip
+    endpoints = {STARLETTE: "GET /", FASTAPI: "GET /", RECIPE: "GET /claims"}
     endpoints_with_auth = (RECIPE, CLAIMS, CLAIMS_REDIS)
     missed = unmeasured = 0
-    for name in ("Starlette (bare)", FASTAPI, RECIPE, CLAIMS, CLAIMS_REDIS):
+    for name in (STARLETTE, FASTAPI, RECIPE, CLAIMS, CLAIMS_REDIS):
         row = RESULTS.get(name)
         if row is None:
             print(f"{name:<26} {'GET /auth/claims':<17} not measured: {plan.redis_skip}")
@@ -506,11 +511,12 @@ def report(plan: Plan) -> int:
                 missed += not ok
                 short = "FastAPI" if peer == FASTAPI else "recipe"
                 verdicts.append(f">= {target:.2f}x {short} {'met' if ok else 'MISSED'}")
+        vs_starlette = f"{row.rate / RESULTS[STARLETTE].rate:.2f}x"
         vs_fastapi = f"{row.rate / RESULTS[FASTAPI].rate:.2f}x"
         vs_recipe = f"{row.rate / RESULTS[RECIPE].rate:.2f}x" if name in endpoints_with_auth else ""
         print(
             f"{name:<26} {endpoints.get(name, 'GET /auth/claims'):<17} {row.rate:>8,.0f} "
-            f"{row.p99_ms:>7.1f} {vs_fastapi:>10} {vs_recipe:>9}  "
+            f"{row.p99_ms:>7.1f} {vs_starlette:>12} {vs_fastapi:>10} {vs_recipe:>9}  "
             f"{'; '.join(verdicts)}{_flag(row)}"
         )
 

@@ -19,10 +19,10 @@ PASSWORD = "correct horse battery staple"
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app for ``settings``, started (lifespan) and reached over HTTP from CLIENT_IP."""
+async def serve(settings: Settings, peer: str = CLIENT_IP) -> AsyncIterator[httpx.AsyncClient]:
+    """The app for ``settings``, started (lifespan) and reached over HTTP from ``peer``."""
     app = create_app(settings, hasher=FAST_HASHER)
-    transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 40000))
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,

@@ -102,20 +102,28 @@ async def test_me_with_a_valid_token(api: Api) -> None:
     assert response.json()["email"] == "alice@example.com"
 
 
-async def test_me_without_a_token_is_401_with_a_bare_challenge(client: httpx.AsyncClient) -> None:
-    response = await client.get("/auth/me")
+# /auth/me is a FastAPI route with dependencies; /auth/claims is a plain Starlette route.
+PROTECTED = ["/auth/me", "/auth/claims"]
+
+
+@pytest.mark.parametrize("path", PROTECTED)
+async def test_no_token_is_401_with_a_bare_challenge(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
     assert_problem(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert "error=" not in response.headers["www-authenticate"]
 
 
-@pytest.mark.parametrize("header", ["Bearer not.a.jwt", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer"])
-async def test_me_with_a_bad_token_is_401_invalid_token(
-    client: httpx.AsyncClient, header: str
+@pytest.mark.parametrize("path", PROTECTED)
+@pytest.mark.parametrize(
+    "header", ["Bearer not.a.jwt", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer", "bearer x.y.z"]
+)
+async def test_a_bad_token_is_401_invalid_token(
+    client: httpx.AsyncClient, path: str, header: str
 ) -> None:
-    response = await client.get("/auth/me", headers={"Authorization": header})
+    response = await client.get(path, headers={"Authorization": header})
     assert_problem(response, 401)
-    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["www-authenticate"] == 'Bearer realm="jwtauth", error="invalid_token"'
 
 
 async def test_refused_token_challenge_says_invalid_token(api: Api) -> None:
@@ -318,6 +326,7 @@ async def test_disabled_or_deleted_user_cannot_refresh(
 async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/nowhere"), 404)
     assert_problem(await client.get("/auth/login"), 405)
+    assert_problem(await client.post("/auth/claims"), 405)
     assert_problem(
         await client.post(
             "/auth/login", content=b"{not json", headers={"Content-Type": "application/json"}
@@ -326,7 +335,9 @@ async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncCl
     )
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/auth/me", "/.well-known/jwks.json", "/nowhere"])
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/auth/me", "/auth/claims", "/.well-known/jwks.json", "/nowhere"]
+)
 async def test_security_headers_on_every_response(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.headers["x-content-type-options"] == "nosniff"
@@ -341,6 +352,10 @@ async def test_security_headers_on_every_response(client: httpx.AsyncClient, pat
 async def test_openapi_schema_is_served(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     assert "/auth/login" in schema["paths"]
+    # The plain route documents itself like the API routes: the same bearer scheme.
+    claims = schema["paths"]["/auth/claims"]["get"]
+    assert claims["security"] == schema["paths"]["/auth/me"]["get"]["security"]
+    assert set(claims["security"][0]) <= set(schema["components"]["securitySchemes"])
     assert any(
         scheme.get("scheme") == "bearer"
         for scheme in schema["components"]["securitySchemes"].values()

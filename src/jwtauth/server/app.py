@@ -17,9 +17,10 @@ from jwtauth.errors import ConfigurationError
 from jwtauth.keys.loading import load_keyring
 from jwtauth.manager import TokenManager
 from jwtauth.server.deps import ServerState
+from jwtauth.server.metrics import ServerMetrics
 from jwtauth.server.middleware import SecurityHeadersMiddleware
 from jwtauth.server.problems import install_problem_handlers
-from jwtauth.server.routes import auth, wellknown
+from jwtauth.server.routes import auth, claims, wellknown
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_database import head_revision, upgrade
@@ -93,10 +94,13 @@ def create_app(
                 max_sessions=settings.max_sessions,
             ),
         )
-        app.state.jwtauth = ServerState(service, frozenset(settings.trusted_proxies))
+        metrics = ServerMetrics()
+        app.state.jwtauth = ServerState(service, frozenset(settings.trusted_proxies), metrics)
+        metrics.start()
         try:
             yield
         finally:
+            metrics.stop()
             close = getattr(revocations, "close", None)
             if close is not None:
                 with contextlib.suppress(Exception):
@@ -110,6 +114,10 @@ def create_app(
         # No interactive docs: they load scripts from a CDN, which our CSP forbids by design.
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks ask the environment for providers on every request
+        # (about 10 us here) and would export exception messages and stack traces; the server
+        # has its own metrics and security events (decision 012).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         lifespan=lifespan,
     )
     install_problem_handlers(app)
@@ -118,6 +126,23 @@ def create_app(
         production=settings.is_production,
         trusted_proxies=settings.trusted_proxies,
     )
+    # First, so that matching the hottest request does not scan every API route before it.
+    app.add_route(claims.PATH, claims.claims, methods=["GET"], name="claims")
     app.include_router(auth.router)
     app.include_router(wellknown.router)
+    _document(app, claims.PATH, claims.OPENAPI)
     return app
+
+
+def _document(app: FastAPI, path: str, item: dict[str, Any]) -> None:
+    """Add a plain Starlette route's path item to the OpenAPI schema FastAPI generates."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"] = {path: item, **schema["paths"]}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -19,6 +19,7 @@ from jwtauth.errors import (
     TokenError,
     WeakPasswordError,
 )
+from jwtauth.server.metrics import route_of
 
 __all__ = ["PROBLEM_JSON", "install_problem_handlers", "problem"]
 
@@ -81,8 +82,19 @@ async def _jwtauth_error(request: Request, exc: Exception) -> JSONResponse:
     status = _status_for(exc)
     if status == 500:
         return await _unexpected(request, exc)
+    _count(request, exc)
     headers = bearer_challenge(exc) if isinstance(exc, TokenError) else None
     return problem(status, exc.message, code=exc.code, headers=headers)
+
+
+def _count(request: Request, exc: JWTAuthError) -> None:
+    state = getattr(request.app.state, "jwtauth", None)
+    if state is None:  # before the lifespan ran
+        return
+    if isinstance(exc, TokenError):
+        state.metrics.refused_tokens.labels(exc.code).inc()
+    elif isinstance(exc, AuthenticationError):
+        state.metrics.outcomes.labels(route_of(request), exc.code).inc()
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

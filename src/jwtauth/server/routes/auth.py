@@ -1,4 +1,4 @@
-"""`/auth/*`: register, login, refresh, logout, me, password, sessions."""
+"""`/auth/*`: register, login, refresh, logout, me, password, sessions (claims: `claims.py`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from jwtauth.auth.service import ClientInfo, TokenPair
 from jwtauth.server.deps import Authenticated, client_info, state_of
+from jwtauth.server.metrics import route_of
 from jwtauth.server.problems import problem
 from jwtauth.server.schemas import (
     Credentials,
@@ -37,6 +38,10 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     )
 
 
+def _succeeded(request: Request) -> None:
+    state_of(request).metrics.outcomes.labels(route_of(request), "ok").inc()
+
+
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
 async def register(body: Credentials, request: Request) -> UserOut:
     """Create an account."""
@@ -47,13 +52,17 @@ async def register(body: Credentials, request: Request) -> UserOut:
 @router.post("/login", response_model=TokenResponse, responses=_UNAUTHORIZED)
 async def login(body: Credentials, request: Request, client: Client) -> TokenResponse:
     """Exchange email and password for an access token and a refresh token."""
-    return _tokens(await state_of(request).service.login(body.email, body.password, client))
+    pair = await state_of(request).service.login(body.email, body.password, client)
+    _succeeded(request)
+    return _tokens(pair)
 
 
 @router.post("/refresh", response_model=TokenResponse, responses=_UNAUTHORIZED)
 async def refresh(body: RefreshRequest, request: Request, client: Client) -> TokenResponse:
     """Rotate a refresh token; reusing a rotated one revokes its whole session."""
-    return _tokens(await state_of(request).service.refresh(body.refresh_token, client))
+    pair = await state_of(request).service.refresh(body.refresh_token, client)
+    _succeeded(request)
+    return _tokens(pair)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
@@ -79,13 +88,6 @@ async def me(claims: Authenticated, request: Request) -> UserOut:
     return UserOut(id=user.id, email=user.email)
 
 
-@router.get("/claims", responses=_UNAUTHORIZED)
-async def claims(claims: Authenticated) -> dict[str, Any]:
-    """The verified claims of the bearer token (no store is consulted but revocation's local
-    view): what a resource server would see. An addition to API.md."""
-    return dict(claims)
-
-
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
 async def change_password(
     body: PasswordChange, claims: Authenticated, request: Request
@@ -93,6 +95,7 @@ async def change_password(
     """Change the password; every other session of the user is revoked."""
     service = state_of(request).service
     await service.change_password(claims, body.current_password, body.new_password)
+    _succeeded(request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

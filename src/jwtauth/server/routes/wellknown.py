@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from jwtauth.server.deps import state_of
 from jwtauth.server.problems import problem
@@ -65,4 +65,4 @@ async def metrics(request: Request) -> Response:
         local = False
     if not local:
         return problem(403, "Metrics are served to local clients only.", code="forbidden")
-    return Response(content=generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(content=state_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
