@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default=["127.0.0.1"], description="peers whose X-Forwarded-Proto/-For are believed"
     )
+    password_min_length: int = Field(
+        default=12, ge=8, le=128, description="fewest characters of a new password"
+    )
+    password_min_score: int = Field(
+        default=3, ge=0, le=4, description="lowest zxcvbn score (0-4) of a new password; 0: off"
+    )
 
     # Where each explicitly set value came from: "argument", "env", ".env" or "toml".
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)

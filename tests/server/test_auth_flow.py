@@ -54,8 +54,18 @@ async def test_register_twice_is_409(api: Api, client: httpx.AsyncClient) -> Non
         {"email": "bob@example.com", "password": "aaaaaaaaaaaaaaaa"},
         {"email": "bob@example.com"},
         {"email": "bob@example.com", "password": PASSWORD, "is_admin": True},
+        {"email": "bob@example.com", "password": "Password1234"},
+        {"email": "bob.jones@example.com", "password": "bob.jones@example.com"},
     ],
-    ids=["bad-email", "short-password", "one-character", "no-password", "extra-field"],
+    ids=[
+        "bad-email",
+        "short-password",
+        "one-character",
+        "no-password",
+        "extra-field",
+        "common-password",
+        "email-as-password",
+    ],
 )
 async def test_register_refuses_invalid_input_with_422(
     client: httpx.AsyncClient, body: dict[str, object]

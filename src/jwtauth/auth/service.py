@@ -6,6 +6,7 @@ is a Protocol (jwtauth.types), so the same service runs on SQLite, PostgreSQL an
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -115,7 +116,8 @@ class AuthService:
 
     async def register(self, email: str, password: str) -> UserRecord:
         """Create a user; raises EmailTakenError or WeakPasswordError."""
-        self.password_policy.check(password)
+        # zxcvbn takes milliseconds: off the event loop, like hashing.
+        await asyncio.to_thread(self.password_policy.check, password, context=[email])
         password_hash = await self.hasher.hash(password)
         return await self.users.create(email.strip().lower(), password_hash)
 
@@ -229,7 +231,7 @@ class AuthService:
         user = await self.current_user(claims)
         if not await self.hasher.verify(user.password_hash, current):
             raise InvalidCredentialsError("The current password is incorrect.")
-        self.password_policy.check(new)
+        await asyncio.to_thread(self.password_policy.check, new, context=[user.email])
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
         keep = claims.get("sid")
         now = self.clock()

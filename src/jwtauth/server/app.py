@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from jwtauth.auth.passwords import PasswordHasher
+from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.auth.service import AuthService, ServicePolicy
 from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError
@@ -87,6 +87,9 @@ def create_app(
             refresh=store,
             revocations=revocations,
             hasher=hasher or PasswordHasher(),
+            password_policy=PasswordPolicy(
+                min_length=settings.password_min_length, min_score=settings.password_min_score
+            ),
             policy=ServicePolicy(
                 access_ttl=settings.access_ttl,
                 refresh_ttl=settings.refresh_ttl,
