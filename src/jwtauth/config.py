@@ -110,6 +110,18 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default=["127.0.0.1"], description="peers whose X-Forwarded-Proto/-For are believed"
     )
+    rate_limits: bool = Field(
+        default=True, description="per-client and per-account rate limits with penalties"
+    )
+    rate_limit_login: int = Field(
+        default=5, ge=1, le=1000, description="logins a minute per client address and per account"
+    )
+    rate_limit_register: int = Field(
+        default=3, ge=1, le=1000, description="registrations a minute per client address"
+    )
+    rate_limit_refresh: int = Field(
+        default=10, ge=1, le=1000, description="refreshes a minute per user"
+    )
     password_min_length: int = Field(
         default=12, ge=8, le=128, description="fewest characters of a new password"
     )

@@ -23,6 +23,7 @@
     │   └── InvalidRefreshTokenError unknown, expired, revoked or reused refresh token
     ├── EmailTakenError             registration with an email already in use (HTTP 409)
     ├── WeakPasswordError           a password that fails the policy (HTTP 422)
+    ├── RateLimitedError            too many attempts; ``.retry_after`` seconds (HTTP 429)
     ├── KeyConfigurationError       a key or secret is unusable (at start-up, not per request)
     │   ├── WeakSecretError         too short, a placeholder, low entropy, or a public key
     │   └── InsecureKeyFileError    a key file readable by group or others
@@ -34,6 +35,7 @@ secret or a claim value that came from the token. ``code`` is a stable machine-r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "MalformedTokenError",
     "MissingClaimError",
     "MissingTokenError",
+    "RateLimitedError",
     "RevokedTokenError",
     "SecurityWarning",
     "TokenError",
@@ -223,6 +226,29 @@ class WeakPasswordError(JWTAuthError):
 
     code = "weak_password"
     default_message = "The password is too weak."
+
+
+class RateLimitedError(JWTAuthError):
+    """Raised when a rate limit or a penalty refuses a request; maps to HTTP 429.
+
+    Attributes:
+        retry_after: whole seconds until a retry can succeed (at least 1).
+        headers: the ``Retry-After`` and ``RateLimit`` header values for the answer.
+    """
+
+    code = "rate_limited"
+    default_message = "Too many attempts; retry later."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: int,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+        self.headers: dict[str, str] = {"Retry-After": str(self.retry_after), **(headers or {})}
 
 
 class KeyConfigurationError(JWTAuthError):

@@ -118,6 +118,10 @@ class RefreshTokenStore(Protocol):
         """Atomically replace an active token by a new one of the same family (see Rotation)."""
         ...
 
+    async def owner(self, token_hash: bytes) -> str | None:
+        """The id of the user whose session the token belongs to, in any state; or ``None``."""
+        ...
+
     async def sessions(self, user_id: str, now: float) -> list[SessionRecord]:
         """The user's live sessions, newest first."""
         ...

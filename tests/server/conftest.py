@@ -24,7 +24,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 def server_settings(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, clean_env: None
 ) -> Settings:
-    overrides: dict[str, object] = {"state_dir": tmp_path / "state"}
+    # The flow tests log in and refresh far faster than a person does; the rate limits have
+    # their own tests (test_rate_limits.py), which turn them back on with the defaults.
+    overrides: dict[str, object] = {"state_dir": tmp_path / "state", "rate_limits": False}
     if backend == "postgres+redis":
         overrides["database_url"] = request.getfixturevalue("postgres_url")
         overrides["redis_url"] = request.getfixturevalue("redis_url")

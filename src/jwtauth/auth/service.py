@@ -170,6 +170,10 @@ class AuthService:
             user_id=user_id,
         )
 
+    async def refresh_owner(self, refresh_token: str) -> str | None:
+        """The user a refresh token was issued to (whatever its state), for per-user limits."""
+        return await self.refresh_store.owner(hash_refresh_token(refresh_token))
+
     async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
         """Rotate ``refresh_token``; a second use of a rotated token revokes its whole family."""
         now = self.clock()

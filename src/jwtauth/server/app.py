@@ -16,17 +16,36 @@ from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError
 from jwtauth.keys.loading import load_keyring
 from jwtauth.manager import TokenManager
+from jwtauth.ratelimit import MemoryRateLimiter, RatePolicy
 from jwtauth.server.deps import ServerState
 from jwtauth.server.metrics import ServerMetrics
 from jwtauth.server.middleware import SecurityHeadersMiddleware
 from jwtauth.server.problems import install_problem_handlers
 from jwtauth.server.routes import auth, claims, wellknown
+from jwtauth.server.throttle import Throttle
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_database import head_revision, upgrade
 from jwtauth.types import RevocationStore
 
 __all__ = ["create_app"]
+
+
+def _policies(settings: Settings) -> dict[str, RatePolicy]:
+    return {
+        "login-ip": RatePolicy("login-ip", settings.rate_limit_login, 60),
+        "login-account": RatePolicy("login-account", settings.rate_limit_login, 60),
+        "register-ip": RatePolicy("register-ip", settings.rate_limit_register, 60),
+        "refresh-user": RatePolicy("refresh-user", settings.rate_limit_refresh, 60),
+    }
+
+
+def _rate_limiter(settings: Settings) -> Any:
+    if settings.redis_url is None:
+        return MemoryRateLimiter()
+    from jwtauth.ratelimit.redis import RedisRateLimiter  # noqa: PLC0415 - optional backend
+
+    return RedisRateLimiter(settings.redis_url.get_secret_value())
 
 
 async def _revocation_store(settings: Settings) -> Any:
@@ -98,12 +117,18 @@ def create_app(
             ),
         )
         metrics = ServerMetrics()
-        app.state.jwtauth = ServerState(service, frozenset(settings.trusted_proxies), metrics)
+        limiter = _rate_limiter(settings)
+        throttle = Throttle(limiter, _policies(settings), enabled=settings.rate_limits)
+        app.state.jwtauth = ServerState(
+            service, frozenset(settings.trusted_proxies), metrics, throttle
+        )
         metrics.start()
         try:
             yield
         finally:
             metrics.stop()
+            with contextlib.suppress(Exception):
+                await limiter.close()
             close = getattr(revocations, "close", None)
             if close is not None:
                 with contextlib.suppress(Exception):

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwtauth.auth.service import AuthService, ClientInfo
 from jwtauth.bearer import bearer_token
 from jwtauth.server.metrics import ServerMetrics
+from jwtauth.server.throttle import Throttle
 from jwtauth.types import Claims
 
 __all__ = ["Authenticated", "ServerState", "client_info", "current_claims", "state_of"]
@@ -26,6 +27,7 @@ class ServerState:
     service: AuthService
     trusted_proxies: frozenset[str]
     metrics: ServerMetrics
+    throttle: Throttle
 
 
 def state_of(request: Request) -> ServerState:

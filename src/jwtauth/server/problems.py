@@ -16,6 +16,7 @@ from jwtauth.errors import (
     EmailTakenError,
     JWTAuthError,
     MissingTokenError,
+    RateLimitedError,
     TokenError,
     WeakPasswordError,
 )
@@ -66,6 +67,8 @@ def _status_for(exc: JWTAuthError) -> int:
         return 409
     if isinstance(exc, WeakPasswordError):
         return 422
+    if isinstance(exc, RateLimitedError):
+        return 429
     return 500
 
 
@@ -83,7 +86,11 @@ async def _jwtauth_error(request: Request, exc: Exception) -> JSONResponse:
     if status == 500:
         return await _unexpected(request, exc)
     _count(request, exc)
-    headers = bearer_challenge(exc) if isinstance(exc, TokenError) else None
+    headers = bearer_challenge(exc) if isinstance(exc, TokenError) else {}
+    if isinstance(exc, RateLimitedError):
+        headers = exc.headers
+    # A refused login still tells the client its quota (set by routes/auth.py `_limit`).
+    headers = {**getattr(request.state, "rate_limit_headers", {}), **headers}
     return problem(status, exc.message, code=exc.code, headers=headers)
 
 
@@ -93,7 +100,7 @@ def _count(request: Request, exc: JWTAuthError) -> None:
         return
     if isinstance(exc, TokenError):
         state.metrics.refused_tokens.labels(exc.code).inc()
-    elif isinstance(exc, AuthenticationError):
+    elif isinstance(exc, AuthenticationError | RateLimitedError):
         state.metrics.outcomes.labels(route_of(request), exc.code).inc()
 
 

@@ -256,6 +256,18 @@ class SQLStore:
                 )
             )
 
+    async def owner(self, token_hash: bytes) -> str | None:
+        """The id of the user whose session the token belongs to, in any state; or ``None``."""
+        async with self._engine.connect() as connection:
+            owner: str | None = (
+                await connection.execute(
+                    select(SessionRow.user_id)
+                    .join(RefreshTokenRow, RefreshTokenRow.session_id == SessionRow.id)
+                    .where(RefreshTokenRow.token_hash == token_hash)
+                )
+            ).scalar_one_or_none()
+        return owner
+
     async def rotate(
         self, token_hash: bytes, new_hash: bytes, new_expires_at: float, now: float
     ) -> Rotation:

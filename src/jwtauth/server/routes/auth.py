@@ -38,29 +38,58 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     )
 
 
+async def _limit(request: Request, response: Response, *hits: tuple[str, str]) -> None:
+    """Count the hits; the RateLimit headers go on the answer, success or problem alike."""
+    headers = await state_of(request).throttle.check(*hits)
+    response.headers.update(headers)
+    request.state.rate_limit_headers = headers  # read by the problem handlers
+
+
+def _address(client: ClientInfo) -> str:
+    return client.ip or "unknown"
+
+
 def _succeeded(request: Request) -> None:
     state_of(request).metrics.outcomes.labels(route_of(request), "ok").inc()
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def register(body: Credentials, request: Request) -> UserOut:
+async def register(
+    body: Credentials, request: Request, response: Response, client: Client
+) -> UserOut:
     """Create an account."""
-    user = await state_of(request).service.register(body.email, body.password)
+    state = state_of(request)
+    await _limit(request, response, ("register-ip", _address(client)))
+    user = await state.service.register(body.email, body.password)
     return UserOut(id=user.id, email=user.email)
 
 
 @router.post("/login", response_model=TokenResponse, responses=_UNAUTHORIZED)
-async def login(body: Credentials, request: Request, client: Client) -> TokenResponse:
+async def login(
+    body: Credentials, request: Request, response: Response, client: Client
+) -> TokenResponse:
     """Exchange email and password for an access token and a refresh token."""
-    pair = await state_of(request).service.login(body.email, body.password, client)
+    state = state_of(request)
+    account = body.email.strip().lower()
+    await _limit(request, response, ("login-ip", _address(client)), ("login-account", account))
+    pair = await state.service.login(body.email, body.password, client)
+    # The account's count starts over; the address's never does, or one valid account would
+    # let its holder wipe the count of every address they guess from.
+    await state.throttle.forget("login-account", account)
     _succeeded(request)
     return _tokens(pair)
 
 
 @router.post("/refresh", response_model=TokenResponse, responses=_UNAUTHORIZED)
-async def refresh(body: RefreshRequest, request: Request, client: Client) -> TokenResponse:
+async def refresh(
+    body: RefreshRequest, request: Request, response: Response, client: Client
+) -> TokenResponse:
     """Rotate a refresh token; reusing a rotated one revokes its whole session."""
-    pair = await state_of(request).service.refresh(body.refresh_token, client)
+    state = state_of(request)
+    owner = await state.service.refresh_owner(body.refresh_token)
+    if owner is not None:  # an unknown token is refused below without touching any quota
+        await _limit(request, response, ("refresh-user", owner))
+    pair = await state.service.refresh(body.refresh_token, client)
     _succeeded(request)
     return _tokens(pair)
 
