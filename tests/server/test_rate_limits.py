@@ -165,3 +165,28 @@ async def test_limits_can_be_switched_off(server_settings: Settings) -> None:
             answer = await client.post("/auth/login", json=WRONG)
             assert answer.status_code == 401
             assert "ratelimit" not in answer.headers
+
+
+async def test_guessing_the_current_password_with_a_stolen_token_is_limited(
+    limited: httpx.AsyncClient,
+) -> None:
+    tokens = await Api(limited).register_and_login()
+    change = {"current_password": PASSWORD + "-guess", "new_password": PASSWORD + " anew"}
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    for _ in range(4):
+        answer = await limited.post("/auth/password", json=change, headers=headers)
+        assert answer.status_code == 401
+    good = {"current_password": PASSWORD, "new_password": PASSWORD + " anew"}
+    changed = await limited.post("/auth/password", json=good, headers=headers)
+    assert changed.status_code == 204
+    assert changed.headers["ratelimit"].startswith('"password-user";r=0;')
+    assert "content-length" not in changed.headers or changed.headers["content-length"] == "0"
+    assert_throttled(
+        await limited.post("/auth/password", json=change, headers=headers), "password-user"
+    )
+
+
+async def test_the_openapi_schema_names_the_429s(limited: httpx.AsyncClient) -> None:
+    paths = (await limited.get("/openapi.json")).json()["paths"]
+    for path in ("/auth/register", "/auth/login", "/auth/refresh", "/auth/password"):
+        assert "429" in paths[path]["post"]["responses"]

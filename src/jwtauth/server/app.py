@@ -37,6 +37,8 @@ def _policies(settings: Settings) -> dict[str, RatePolicy]:
         "login-account": RatePolicy("login-account", settings.rate_limit_login, 60),
         "register-ip": RatePolicy("register-ip", settings.rate_limit_register, 60),
         "refresh-user": RatePolicy("refresh-user", settings.rate_limit_refresh, 60),
+        # Changing the password checks the current one: a guessing vector for a stolen token.
+        "password-user": RatePolicy("password-user", settings.rate_limit_login, 60),
     }
 
 

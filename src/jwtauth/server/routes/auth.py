@@ -27,6 +27,9 @@ Client = Annotated[ClientInfo, Depends(client_info)]
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid, expired or revoked token"}
 }
+_THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Rate limited; see Retry-After and the RateLimit headers"}
+}
 
 
 def _tokens(pair: TokenPair) -> TokenResponse:
@@ -38,11 +41,12 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     )
 
 
-async def _limit(request: Request, response: Response, *hits: tuple[str, str]) -> None:
+async def _limit(request: Request, response: Response, *hits: tuple[str, str]) -> dict[str, str]:
     """Count the hits; the RateLimit headers go on the answer, success or problem alike."""
     headers = await state_of(request).throttle.check(*hits)
     response.headers.update(headers)
     request.state.rate_limit_headers = headers  # read by the problem handlers
+    return headers
 
 
 def _address(client: ClientInfo) -> str:
@@ -53,7 +57,9 @@ def _succeeded(request: Request) -> None:
     state_of(request).metrics.outcomes.labels(route_of(request), "ok").inc()
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/register", status_code=status.HTTP_201_CREATED, response_model=UserOut, responses=_THROTTLED
+)
 async def register(
     body: Credentials, request: Request, response: Response, client: Client
 ) -> UserOut:
@@ -64,7 +70,7 @@ async def register(
     return UserOut(id=user.id, email=user.email)
 
 
-@router.post("/login", response_model=TokenResponse, responses=_UNAUTHORIZED)
+@router.post("/login", response_model=TokenResponse, responses={**_UNAUTHORIZED, **_THROTTLED})
 async def login(
     body: Credentials, request: Request, response: Response, client: Client
 ) -> TokenResponse:
@@ -80,7 +86,7 @@ async def login(
     return _tokens(pair)
 
 
-@router.post("/refresh", response_model=TokenResponse, responses=_UNAUTHORIZED)
+@router.post("/refresh", response_model=TokenResponse, responses={**_UNAUTHORIZED, **_THROTTLED})
 async def refresh(
     body: RefreshRequest, request: Request, response: Response, client: Client
 ) -> TokenResponse:
@@ -117,15 +123,21 @@ async def me(claims: Authenticated, request: Request) -> UserOut:
     return UserOut(id=user.id, email=user.email)
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_UNAUTHORIZED, **_THROTTLED},
+)
 async def change_password(
-    body: PasswordChange, claims: Authenticated, request: Request
+    body: PasswordChange, claims: Authenticated, request: Request, response: Response
 ) -> Response:
     """Change the password; every other session of the user is revoked."""
+    limits = await _limit(request, response, ("password-user", str(claims["sub"])))
     service = state_of(request).service
     await service.change_password(claims, body.current_password, body.new_password)
     _succeeded(request)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    # A Response returned as is does not get the injected one's headers: pass them on.
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=limits)
 
 
 @router.get("/sessions", response_model=list[SessionOut], responses=_UNAUTHORIZED)
