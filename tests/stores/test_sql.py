@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,29 @@ async def new_session(
     token = digest(f"{sid}-first")
     await store.create_session(session, token, now + token_lifetime)
     return session, token
+
+
+@contextlib.contextmanager
+def connections_held(*stores: SQLStore) -> Iterator[list[int]]:
+    """Count the pool connections checked out at once across ``stores``; yields [held, peak]."""
+    counts = [0, 0]
+
+    def checkout(*_: Any) -> None:
+        counts[0] += 1
+        counts[1] = max(counts)
+
+    def checkin(*_: Any) -> None:
+        counts[0] -= 1
+
+    for store in stores:
+        event.listen(store.engine.sync_engine, "checkout", checkout)
+        event.listen(store.engine.sync_engine, "checkin", checkin)
+    try:
+        yield counts
+    finally:
+        for store in stores:
+            event.remove(store.engine.sync_engine, "checkout", checkout)
+            event.remove(store.engine.sync_engine, "checkin", checkin)
 
 
 async def tokens_of(store: SQLStore, sid: str) -> dict[bytes, tuple[str, bytes | None, float]]:
@@ -297,36 +321,20 @@ async def test_fifty_concurrent_rotations_of_one_token_let_exactly_one_win(
     # queues its own SQLite writers in process, so only writers of different stores meet in
     # the database, and the compare-and-set there must decide.
     stores = [store] + [SQLStore(database_url, pool_size=5, max_overflow=0) for _ in range(9)]
-    # Count connections held at once, to show the racers really overlap in the database.
-    held = peak = 0
-
-    def checkout(*_: Any) -> None:
-        nonlocal held, peak
-        held += 1
-        peak = max(peak, held)
-
-    def checkin(*_: Any) -> None:
-        nonlocal held
-        held -= 1
-
-    for racer in stores:
-        event.listen(racer.engine.sync_engine, "checkout", checkout)
-        event.listen(racer.engine.sync_engine, "checkin", checkin)
     try:
-        outcomes = await asyncio.gather(
-            *(
-                stores[i % len(stores)].rotate(first, digest(i), now + HOUR, now + 1)
-                for i in range(RACERS)
+        # Count connections held at once, to show the racers really overlap in the database.
+        with connections_held(*stores) as counts:
+            outcomes = await asyncio.gather(
+                *(
+                    stores[i % len(stores)].rotate(first, digest(i), now + HOUR, now + 1)
+                    for i in range(RACERS)
+                )
             )
-        )
     finally:
-        for racer in stores:
-            event.remove(racer.engine.sync_engine, "checkout", checkout)
-            event.remove(racer.engine.sync_engine, "checkin", checkin)
         for racer in stores[1:]:
             await racer.close()
 
-    assert peak > 1
+    assert counts[1] > 1
     assert Counter(outcome.status for outcome in outcomes) == {"rotated": 1, "reused": RACERS - 1}
     assert all(outcome.session is not None for outcome in outcomes)
     winner = next(i for i, outcome in enumerate(outcomes) if outcome.status == "rotated")
@@ -356,28 +364,19 @@ async def test_sqlite_writers_of_one_store_take_turns_in_process(sqlite_url: str
     now = time.time()
     user = await new_user(sql)
     firsts = [(await new_session(sql, user, f"s{i}", now=now))[1] for i in range(20)]
-    held = peak = 0
-
-    def checkout(*_: Any) -> None:
-        nonlocal held, peak
-        held += 1
-        peak = max(peak, held)
-
-    def checkin(*_: Any) -> None:
-        nonlocal held
-        held -= 1
-
-    event.listen(sql.engine.sync_engine, "checkout", checkout)
-    event.listen(sql.engine.sync_engine, "checkin", checkin)
     try:
-        outcomes = await asyncio.gather(
-            *(sql.rotate(first, digest(i), now + HOUR, now + 1) for i, first in enumerate(firsts))
-        )
+        with connections_held(sql) as counts:
+            outcomes = await asyncio.gather(
+                *(
+                    sql.rotate(first, digest(i), now + HOUR, now + 1)
+                    for i, first in enumerate(firsts)
+                )
+            )
     finally:
         await sql.close()
     assert {outcome.status for outcome in outcomes} == {"rotated"}
     # Without the queue, the twenty hold a connection each and poll SQLite's write lock.
-    assert peak == 1
+    assert counts[1] == 1
 
 
 # Sessions --------------------------------------------------------------------------------------
