@@ -30,7 +30,7 @@ from jwtauth.types import (
     UserRecord,
 )
 
-__all__ = ["AuthService", "ClientInfo", "TokenPair", "hash_refresh_token"]
+__all__ = ["AuthService", "ClientInfo", "TokenPair", "hash_refresh_token", "normalise_email"]
 
 security_log = logging.getLogger("jwtauth.security")
 
@@ -42,6 +42,11 @@ def hash_refresh_token(token: str) -> bytes:
 
 def _new_refresh_token() -> str:
     return secrets.token_urlsafe(32)  # 256 random bits
+
+
+def normalise_email(email: str) -> str:
+    """The account an email names: trimmed and lower-cased, as stored and as rate-limited."""
+    return email.strip().lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +124,11 @@ class AuthService:
         # zxcvbn takes milliseconds: off the event loop, like hashing.
         await asyncio.to_thread(self.password_policy.check, password, context=[email])
         password_hash = await self.hasher.hash(password)
-        return await self.users.create(email.strip().lower(), password_hash)
+        return await self.users.create(normalise_email(email), password_hash)
 
     async def login(self, email: str, password: str, client: ClientInfo) -> TokenPair:
         """Check the password and open a session; one error for every kind of failure."""
-        user = await self.users.by_email(email.strip().lower())
+        user = await self.users.by_email(normalise_email(email))
         # Always one argon2 verification, so an unknown email costs what a wrong password does.
         valid = await self.hasher.verify(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from jwtauth.auth.service import ClientInfo, TokenPair
+from jwtauth.auth.service import ClientInfo, TokenPair, normalise_email
 from jwtauth.server.deps import Authenticated, client_info, state_of
 from jwtauth.server.metrics import route_of
 from jwtauth.server.problems import problem
@@ -76,7 +76,7 @@ async def login(
 ) -> TokenResponse:
     """Exchange email and password for an access token and a refresh token."""
     state = state_of(request)
-    account = body.email.strip().lower()
+    account = normalise_email(body.email)
     await _limit(request, response, ("login-ip", _address(client)), ("login-account", account))
     pair = await state.service.login(body.email, body.password, client)
     # The account's count starts over; the address's never does, or one valid account would
@@ -92,9 +92,10 @@ async def refresh(
 ) -> TokenResponse:
     """Rotate a refresh token; reusing a rotated one revokes its whole session."""
     state = state_of(request)
-    owner = await state.service.refresh_owner(body.refresh_token)
-    if owner is not None:  # an unknown token is refused below without touching any quota
-        await _limit(request, response, ("refresh-user", owner))
+    if state.throttle.enabled:  # the owner is looked up only to key the limit
+        owner = await state.service.refresh_owner(body.refresh_token)
+        if owner is not None:  # an unknown token is refused below without touching any quota
+            await _limit(request, response, ("refresh-user", owner))
     pair = await state.service.refresh(body.refresh_token, client)
     _succeeded(request)
     return _tokens(pair)
