@@ -13,7 +13,7 @@ import tomllib
 import warnings
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import (
@@ -127,6 +127,28 @@ class Settings(BaseSettings):
     )
     password_min_score: int = Field(
         default=3, ge=0, le=4, description="lowest zxcvbn score (0-4) of a new password; 0: off"
+    )
+    lockout: bool = Field(
+        default=True, description="lock an account for a while after repeated failed logins"
+    )
+    lockout_threshold: int = Field(
+        default=10, ge=3, le=1000, description="failed logins on one account that lock it"
+    )
+    lockout_period: int = Field(
+        default=900, ge=60, le=86_400, description="how long a lockout lasts, seconds"
+    )
+    cookie_transport: bool = Field(
+        default=False, description="deliver tokens in HttpOnly cookies with double-submit CSRF"
+    )
+    token_fingerprint: Literal["auto", "always", "never"] = Field(
+        default="auto", description="bind tokens to a sidecar cookie; auto: with cookie transport"
+    )
+    https: Literal["refuse", "redirect", "off"] = Field(
+        default="refuse", description="in production, what a plain-HTTP request gets"
+    )
+    mfa: bool = Field(default=True, description="TOTP second factor for users who enrol")
+    rate_limit_mfa: int = Field(
+        default=5, ge=1, le=1000, description="second-factor attempts a minute per user"
     )
 
     # Where each explicitly set value came from: "argument", "env", ".env" or "toml".

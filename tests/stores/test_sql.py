@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from jwtauth.errors import ConfigurationError, EmailTakenError
 from jwtauth.stores.sql import REVOKED_RETENTION, SQLStore
-from jwtauth.stores.sql_database import make_engine, upgrade
+from jwtauth.stores.sql_database import head_revision, make_engine, upgrade
 from jwtauth.stores.sql_tables import USER_AGENT_MAX, Base, RefreshTokenRow, SessionRow
 from jwtauth.types import RefreshTokenStore, SessionRecord, UserProvider, UserRecord
 
@@ -498,7 +498,7 @@ async def test_upgrade_is_repeatable(database_url: str) -> None:
             version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
         await engine.dispose()
-    assert version == "0001"
+    assert version == head_revision() == "0002"
 
 
 async def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The tables of the SQL store: users, sessions (refresh-token families) and refresh tokens.
+"""The tables of the SQL store: users, sessions (refresh-token families), refresh tokens,
+login failures (lockout) and the TOTP second factor.
 
 ``Base.metadata`` is what the Alembic migrations in ``jwtauth/migrations`` build; a test checks
 that the migrated schema compares equal to it on SQLite and PostgreSQL.
@@ -8,7 +9,16 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import Boolean, CheckConstraint, Double, ForeignKey, LargeBinary, MetaData, String
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -19,8 +29,11 @@ __all__ = [
     "SESSION_ID_MAX",
     "USER_AGENT_MAX",
     "Base",
+    "LoginFailureRow",
+    "RecoveryCodeRow",
     "RefreshTokenRow",
     "SessionRow",
+    "TotpRow",
     "UserRow",
 ]
 
@@ -76,6 +89,9 @@ class SessionRow(Base):
     ip: Mapped[str | None] = mapped_column(String(IP_MAX))
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
     revoked_at: Mapped[float | None] = mapped_column(Double)
+    # SHA-256 (hex) of the token-sidecar cookie the session was opened with; every access token
+    # of the family carries it, so a refresh without the cookie cannot shed the binding.
+    fingerprint_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class RefreshTokenRow(Base):
@@ -96,4 +112,45 @@ class RefreshTokenRow(Base):
     parent_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     expires_at: Mapped[float] = mapped_column(Double, index=True)  # purge deletes by it
     state: Mapped[str] = mapped_column(String(8))
+    used_at: Mapped[float | None] = mapped_column(Double)
+
+
+class LoginFailureRow(Base):
+    """Failed logins on one account name, by the SHA-256 of the normalised email.
+
+    Keyed by the name typed, not the user id, so an unknown email fails and locks exactly like a
+    real one: a lockout says nothing about whether the account exists.
+    """
+
+    __tablename__ = "login_failures"
+
+    account_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failure_at: Mapped[float] = mapped_column(Double)  # the counting window starts here
+    locked_until: Mapped[float | None] = mapped_column(Double)
+
+
+class TotpRow(Base):
+    """A user's TOTP second factor; usable once ``confirmed_at`` is set."""
+
+    __tablename__ = "mfa_totp"
+
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))  # base32 (RFC 4648), as authenticator apps
+    created_at: Mapped[float] = mapped_column(Double)
+    confirmed_at: Mapped[float | None] = mapped_column(Double)
+    last_step: Mapped[int | None] = mapped_column(Integer)  # the newest time step used: no replay
+
+
+class RecoveryCodeRow(Base):
+    """A single-use recovery code, by its SHA-256 (the codes carry 80 random bits)."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     used_at: Mapped[float | None] = mapped_column(Double)
