@@ -8,7 +8,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Never let uv fetch an interpreter: the machine's own Python is the one we support.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint typecheck unit bench scan clean install
+.PHONY: run test lint typecheck unit bench wrk scan clean install
 
 # uv itself is bootstrapped from PyPI into a private venv, so a machine needs only Python and make.
 $(UV):
@@ -34,11 +34,22 @@ typecheck: install
 unit: install
 	$(VENV)/bin/pytest --cov --cov-report=term
 
-test: lint typecheck unit
+# Hardcoded secrets; .secrets.baseline accepts the reviewed test fixtures and doc examples.
+scan: install
+	$(VENV)/bin/jwtauth scan --baseline .secrets.baseline .
 
-bench: install
+test: lint typecheck scan unit
+
+# The HTTP benchmarks load the servers with wrk (Debian's package); as root it is installed here.
+wrk:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get install -y -qq wrk >/dev/null; } || echo "wrk is missing: the HTTP benchmarks will say so and skip"
+
+bench: install wrk
 	$(VENV)/bin/python -m bench.tokens
 	$(VENV)/bin/python -m bench.server
+	$(VENV)/bin/python -m bench.integrations
+	$(VENV)/bin/python -m bench.transit
 
 clean:
 	rm -rf $(BOOT) $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -9,8 +9,10 @@ import pytest
 
 FORBIDDEN_IN_CORE = (
     "django", "fastapi", "flask", "starlette", "sqlalchemy", "redis", "httpx", "pydantic",
-    "pydantic_settings", "typer", "click", "jwt", "joserfc",
+    "pydantic_settings", "typer", "click", "jwt", "joserfc", "hvac", "boto3", "botocore",
 )  # fmt: skip
+# Secrets-manager clients: loaded only when a setting selects them, even by the key loader.
+SECRETS_MANAGER_CLIENTS = ("hvac", "boto3", "botocore", "requests")
 
 CORE_MODULES = (
     "jwtauth",
@@ -20,17 +22,32 @@ CORE_MODULES = (
     "jwtauth.tokens.claims",
     "jwtauth.revocation",
     "jwtauth.testing",
+    # The adapters' shared layer and the route audit are framework-free too (decision 020).
+    "jwtauth.integrations._http",
+    "jwtauth.audit",
 )
 
 
-@pytest.mark.parametrize("module", CORE_MODULES)
-def test_core_module_loads_no_framework(module: str) -> None:
+def loaded(module: str, names: tuple[str, ...]) -> str:
+    """Which of the top-level packages ``names`` importing ``module`` loads, in a fresh process."""
     code = (
         f"import sys, {module}\n"
-        f"bad = sorted({{m.split('.')[0] for m in sys.modules}} & set({FORBIDDEN_IN_CORE!r}))\n"
+        f"bad = sorted({{m.split('.')[0] for m in sys.modules}} & set({names!r}))\n"
         "print(','.join(bad))"
     )
     result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_loads_no_framework(module: str) -> None:
+    bad = loaded(module, FORBIDDEN_IN_CORE)
+    assert bad == "", f"{module} imports {bad}"
+
+
+@pytest.mark.parametrize("module", ["jwtauth.keys.loading", "jwtauth.keys.remote"])
+def test_key_loading_imports_secrets_manager_clients_lazily(module: str) -> None:
+    bad = loaded(module, SECRETS_MANAGER_CLIENTS)
+    assert bad == "", f"{module} imports {bad}"

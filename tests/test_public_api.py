@@ -14,9 +14,9 @@ EXPECTED = {
     "ExpiredTokenError", "ForbiddenHeaderError", "HMACKey", "ImmatureTokenError",
     "InsecureKeyFileError", "IssuerError", "JWTAuthError", "Key", "KeyConfigurationError",
     "KeyRing", "MalformedTokenError", "MissingClaimError", "PayloadFactory", "RSAKey",
-    "RevocationList", "RevocationView", "RevokedTokenError", "SecurityWarning", "TokenError",
-    "TokenManager", "TokenType", "TokenTypeError", "UnknownKeyError", "WeakSecretError",
-    "generate_key", "key_from_pem",
+    "RedactingFilter", "RevocationList", "RevocationView", "RevokedTokenError",
+    "SecurityWarning", "TokenError", "TokenManager", "TokenType", "TokenTypeError",
+    "UnknownKeyError", "WeakSecretError", "generate_key", "install_redaction", "key_from_pem",
 }  # fmt: skip
 
 

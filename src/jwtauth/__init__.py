@@ -39,6 +39,7 @@ from jwtauth.keys import (
     key_from_pem,
 )
 from jwtauth.manager import TokenManager
+from jwtauth.redaction import RedactingFilter, install_redaction
 from jwtauth.revocation import RevocationList
 from jwtauth.tokens.claims import ClaimsPolicy
 from jwtauth.tokens.factory import PayloadFactory
@@ -74,6 +75,7 @@ __all__ = [
     "MissingClaimError",
     "PayloadFactory",
     "RSAKey",
+    "RedactingFilter",
     "RevocationList",
     "RevocationView",
     "RevokedTokenError",
@@ -85,5 +87,6 @@ __all__ = [
     "UnknownKeyError",
     "WeakSecretError",
     "generate_key",
+    "install_redaction",
     "key_from_pem",
 ]

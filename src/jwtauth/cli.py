@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +15,9 @@ from jwtauth.config import ENV_PREFIX, Settings
 from jwtauth.errors import JWTAuthError
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import generate_key
-from jwtauth.keys.loading import load_keyring, load_secret, private_pem, write_private_file
+from jwtauth.keys.lifecycle import KeyRecord
+from jwtauth.keys.loading import load_secret, private_pem, write_private_file
+from jwtauth.keys.managed import ManagedKeyring, keyring_source
 
 __all__ = ["app", "main"]
 
@@ -25,13 +29,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 secret_app = typer.Typer(help="Generate and check HMAC secrets.", no_args_is_help=True)
-keys_app = typer.Typer(help="Generate signing keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Generate, list and rotate signing keys.", no_args_is_help=True)
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(secret_app, name="secret")
 app.add_typer(keys_app, name="keys")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 MIN_GENERATED_BYTES = 32
 
@@ -111,17 +117,95 @@ def keys_generate(
     typer.echo(json.dumps(key.public_jwk(), indent=2))
 
 
+def _print_keys(records: tuple[KeyRecord, ...]) -> None:
+    typer.echo(f"{'kid':<45} {'alg':<6} {'state':<9} {'created':<20} {'activated':<20} "
+               f"{'deactivated':<20} retires")  # fmt: skip
+    for r in records:
+        dates = (r.created_at, r.activated_at, r.deactivated_at, r.retire_at)
+        typer.echo(f"{r.kid:<45} {r.alg.value:<6} {r.state.value:<9} "
+                   + " ".join(f"{_utc(d):<20}" for d in dates).rstrip())  # fmt: skip
+
+
+def _utc(instant: float | None) -> str:
+    if instant is None:
+        return "-"
+    return datetime.fromtimestamp(instant, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Show the managed keyring: kid, algorithm, state and dates (never key material)."""
+    from jwtauth.stores.keyring_admin import list_keys  # noqa: PLC0415 - needs the sql extra
+
+    settings = _load_settings()
+    try:
+        _print_keys(asyncio.run(list_keys(settings)))
+    except JWTAuthError as exc:
+        raise _fail(exc.message) from None
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    force: Annotated[
+        bool, typer.Option(help="promote `next` even if JWKS caches may not know it yet")
+    ] = False,
+    compromised: Annotated[
+        bool, typer.Option(help="retire every key now and start from two new ones")
+    ] = False,
+) -> None:
+    """Rotate the managed keyring: next signs, active retires after its grace, a new next."""
+    from jwtauth.stores.keyring_admin import rotate_keys  # noqa: PLC0415 - needs the sql extra
+
+    settings = _load_settings()
+    try:
+        records = asyncio.run(rotate_keys(settings, force=force, compromised=compromised))
+    except JWTAuthError as exc:
+        raise _fail(exc.message) from None
+    _print_keys(records)
+    typer.echo(
+        f"ok: rotated; every server uses the new key within {settings.keyring_poll_interval:g} s",
+        err=True,
+    )
+
+
+@app.command("revoke-all")
+def revoke_all(
+    yes: Annotated[bool, typer.Option("--yes", help="do it without asking")] = False,
+) -> None:
+    """Emergency: refuse every token issued until now and end every session."""
+    from jwtauth.stores.keyring_admin import revoke_all as revoke  # noqa: PLC0415
+
+    settings = _load_settings()
+    if not yes:
+        typer.confirm("Every user must log in again. Revoke every token now?", abort=True)
+    try:
+        outcome = asyncio.run(revoke(settings))
+    except JWTAuthError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(
+        f"ok: every token issued before {_utc(outcome.revoked_before)} is refused "
+        f"(within {settings.keyring_poll_interval:g} s everywhere; at once through Redis); "
+        f"{outcome.sessions} sessions ended"
+    )
+
+
 @config_app.command("check")
 def config_check() -> None:
     """Run every start-up check on the configuration; exit 1 with the reason if one fails."""
     settings = _load_settings()
     try:
-        keyring = load_keyring(settings)
+        source = keyring_source(settings)
         if settings.is_production:
             settings.issuer_for("", 0)
     except JWTAuthError as exc:
         raise _fail(exc.message) from None
-    key = keyring.signing_key
+    if isinstance(source, ManagedKeyring):
+        typer.echo(
+            f"ok: {settings.env} mode, {settings.algorithm} signing key in the managed keyring "
+            "(see: jwtauth keys list)"
+        )
+        return
+    key = source.signing_key
     typer.echo(f"ok: {settings.env} mode, {key.alg} signing key {key.kid!r}")
 
 
@@ -140,7 +224,18 @@ def serve(
         application = create_app(settings, host=host, port=port)
     except JWTAuthError as exc:
         raise _fail(exc.message) from None
-    uvicorn.run(application, host=host, port=port, proxy_headers=False, server_header=False)
+    from jwtauth.redaction import install_redaction, redacting_log_config  # noqa: PLC0415
+
+    # uvicorn creates its handlers after create_app installed the filter: hand it over.
+    log_config = redacting_log_config(uvicorn.config.LOGGING_CONFIG, install_redaction())
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        proxy_headers=False,
+        server_header=False,
+        log_config=log_config,
+    )
 
 
 @db_app.command("upgrade")
@@ -173,6 +268,88 @@ def purge() -> None:
             await store.close()
 
     typer.echo(f"ok: purged {asyncio.run(run())} rows")
+
+
+@users_app.command("unlock")
+def users_unlock(email: Annotated[str, typer.Argument(help="the account's email")]) -> None:
+    """End the lockout of an account name and forget its failed logins."""
+    import asyncio  # noqa: PLC0415
+
+    from jwtauth.auth.service import account_key  # noqa: PLC0415
+    from jwtauth.stores.sql import SQLStore  # noqa: PLC0415
+    from jwtauth.stores.sql_lockout import SQLLockoutStore  # noqa: PLC0415
+
+    settings = _load_settings()
+
+    async def run() -> bool:
+        store = SQLStore(settings.database_url_for_state())
+        try:
+            return await SQLLockoutStore(store).clear(account_key(email))
+        finally:
+            await store.close()
+
+    if asyncio.run(run()):
+        typer.echo("ok: unlocked; its failed logins are forgotten")
+    else:
+        typer.echo("ok: nothing to unlock (no failed logins on record for that email)")
+
+
+@app.command("scan")
+def scan(
+    paths: Annotated[list[Path] | None, typer.Argument(help="files or directories [.]")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="ignore the findings this detect-secrets baseline records")
+    ] = None,
+    update_baseline: Annotated[
+        Path | None, typer.Option(help="write every finding to this baseline file instead")
+    ] = None,
+) -> None:
+    """Find hardcoded JWT secrets, private keys, .env files and JWTs; exit 1 on findings."""
+    try:
+        from jwtauth import scan as scanner  # noqa: PLC0415 - the scan extra is needed only here
+    except ModuleNotFoundError:
+        typer.echo("jwtauth: scan needs the scan extra: pip install 'jwtauth[scan]'", err=True)
+        raise typer.Exit(code=2) from None
+    targets = paths or [Path(".")]
+    if baseline is not None and update_baseline is not None:
+        typer.echo("jwtauth: use either --baseline or --update-baseline", err=True)
+        raise typer.Exit(code=2)
+    try:
+        if update_baseline is not None:
+            count = scanner.update_baseline(targets, update_baseline)
+            typer.echo(f"wrote {count} finding(s) to {update_baseline}; review each one")
+            return
+        findings = scanner.scan(targets, baseline=baseline)
+    except JWTAuthError as exc:
+        typer.echo(f"jwtauth: {exc.message}", err=True)
+        raise typer.Exit(code=2) from None
+    for finding in findings:
+        typer.echo(str(finding))
+    if findings:
+        raise typer.Exit(code=1)
+
+
+@app.command("audit-routes")
+def audit_routes(
+    target: Annotated[str, typer.Argument(help="the application, as module:attribute")],
+    app_dir: Annotated[Path, typer.Option(help="directory to import the module from")] = Path(),
+) -> None:
+    """List every route with its authentication; exit 1 if one is neither protected nor public."""
+    import sys  # noqa: PLC0415
+
+    from jwtauth import audit  # noqa: PLC0415 - imports the app's framework, so only here
+
+    sys.path.insert(0, str(app_dir.resolve()))
+    try:
+        rows = audit.audit(audit.load_app(target))
+    except JWTAuthError as exc:
+        typer.echo(f"jwtauth: {exc.message}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(audit.render(rows))
+    unprotected = sum(row.protection == "unprotected" for row in rows)
+    if unprotected:
+        typer.echo(f"jwtauth: {unprotected} route(s) neither protected nor marked public", err=True)
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

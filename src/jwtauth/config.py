@@ -14,6 +14,7 @@ import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import (
@@ -40,7 +41,7 @@ DOTENV_FILE = ".env"
 
 
 # Settings whose values are credentials: a file that supplies them must be private.
-SECRET_FIELDS = frozenset({"secret", "database_url", "redis_url"})
+SECRET_FIELDS = frozenset({"secret", "database_url", "redis_url", "vault_token", "keyring_kek"})
 
 
 def _config_file() -> Path | None:
@@ -128,6 +129,23 @@ class Settings(BaseSettings):
     password_min_score: int = Field(
         default=3, ge=0, le=4, description="lowest zxcvbn score (0-4) of a new password; 0: off"
     )
+    keyring: Literal["auto", "static", "managed"] = Field(
+        default="auto",
+        description="signing keys: static (configured), managed (database, rotated); auto: "
+        "managed in development when no key is configured, else static",
+    )
+    keyring_kek: SecretStr | None = Field(
+        default=None, description="base64url key-encryption key of the managed keyring"
+    )
+    keyring_kek_file: Path | None = Field(
+        default=None, description="file holding the managed keyring's key-encryption key"
+    )
+    key_rotation_days: int = Field(
+        default=0, ge=0, le=365, description="rotate the managed keyring every N days; 0: off"
+    )
+    keyring_poll_interval: float = Field(
+        default=5.0, ge=0.1, le=60.0, description="seconds between keyring and revoke-all checks"
+    )
     lockout: bool = Field(
         default=True, description="lock an account for a while after repeated failed logins"
     )
@@ -150,6 +168,27 @@ class Settings(BaseSettings):
     rate_limit_mfa: int = Field(
         default=5, ge=1, le=1000, description="second-factor attempts a minute per user"
     )
+    # Secrets managers and remote signing: docs/decisions/018-secrets-managers-and-transit.md.
+    secret_source: Literal["local", "vault", "aws"] = Field(
+        default="local", description="HMAC secret or PEM key from SECRET/*_FILE, Vault or AWS"
+    )
+    vault_url: str | None = Field(default=None, description="Vault/OpenBao address")
+    vault_token: SecretStr | None = Field(default=None, description="Vault/OpenBao token")
+    vault_token_file: Path | None = Field(default=None, description="file holding the Vault token")
+    vault_mount: str = Field(default="secret", min_length=1, description="KV v2 mount point")
+    vault_path: str | None = Field(default=None, description="KV v2 path of the secret")
+    vault_field: str = Field(default="value", min_length=1, description="field of the KV secret")
+    aws_secret_id: str | None = Field(default=None, description="Secrets Manager name or ARN")
+    aws_region: str | None = Field(default=None, description="AWS region of the secret")
+    aws_endpoint_url: str | None = Field(default=None, description="Secrets Manager endpoint")
+    secret_refresh: int = Field(
+        default=300, ge=1, le=86_400, description="seconds a fetched secret is served from cache"
+    )
+    signer: Literal["local", "transit"] = Field(
+        default="local", description="sign locally, or with Vault Transit (key stays in Vault)"
+    )
+    transit_mount: str = Field(default="transit", min_length=1, description="Transit mount point")
+    transit_key_name: str | None = Field(default=None, description="Transit signing key name")
 
     # Where each explicitly set value came from: "argument", "env", ".env" or "toml".
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -219,6 +258,21 @@ class Settings(BaseSettings):
     def source_of(self, name: str) -> str:
         """Where setting ``name`` came from: argument, env, .env, toml, or default."""
         return self._sources.get(name, "default")
+
+    def secret_values(self) -> list[str]:
+        """The credentials set in :data:`SECRET_FIELDS`, and the password inside each URL, for
+        log redaction (decision 019). Secrets read from files or a manager are not included."""
+        values: list[str] = []
+        for name in sorted(SECRET_FIELDS):
+            field = getattr(self, name, None)
+            if not isinstance(field, SecretStr):
+                continue
+            value = field.get_secret_value()
+            values.append(value)
+            if "://" in value:
+                password = urlsplit(value).password
+                values += [password, unquote(password)] if password else []
+        return values
 
     def dotenv_keys(self) -> frozenset[str]:
         """The settings a `.env` file mentions; in production such a file is refused."""

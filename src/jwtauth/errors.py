@@ -12,6 +12,8 @@
     │   ├── BadSignatureError       the signature does not verify
     │   ├── TokenTypeError          an access token presented as another type, or vice versa
     │   ├── RevokedTokenError       revoked (by `jti`, by subject, or globally)
+    │   ├── FingerprintError        a fingerprinted token without its sidecar cookie
+    │   ├── UnknownSubjectError     a valid token whose user the application no longer knows
     │   └── ClaimError              a registered claim fails validation; ``.claim`` names it
     │       ├── MissingClaimError
     │       ├── ExpiredTokenError
@@ -20,14 +22,28 @@
     │       └── IssuerError
     ├── AuthenticationError         login or refresh refused (HTTP 401)
     │   ├── InvalidCredentialsError wrong email or password, or a disabled account
-    │   └── InvalidRefreshTokenError unknown, expired, revoked or reused refresh token
+    │   ├── InvalidRefreshTokenError unknown, expired, revoked or reused refresh token
+    │   ├── InvalidMfaChallengeError an expired, forged, reused or wrong-type MFA challenge
+    │   └── InvalidMfaCodeError     a wrong or already used TOTP or recovery code
+    ├── CSRFError                   a cookie-authenticated unsafe request without its
+    │                               double-submit token (HTTP 403)
+    ├── InsufficientScopeError      a valid token without a scope the resource requires (403)
     ├── EmailTakenError             registration with an email already in use (HTTP 409)
     ├── WeakPasswordError           a password that fails the policy (HTTP 422)
+    ├── MfaStateError               the second factor is not in the state asked for (HTTP 409)
+    │   ├── MfaAlreadyEnabledError  TOTP is already on
+    │   └── MfaNotEnrolledError     no TOTP enrolment waits for confirmation
     ├── RateLimitedError            too many attempts; ``.retry_after`` seconds (HTTP 429)
+    │   └── AccountLockedError      too many failed logins on one account name
+    ├── SigningUnavailableError     a remote signer (Vault Transit) cannot sign (HTTP 503)
     ├── KeyConfigurationError       a key or secret is unusable (at start-up, not per request)
     │   ├── WeakSecretError         too short, a placeholder, low entropy, or a public key
-    │   └── InsecureKeyFileError    a key file readable by group or others
+    │   ├── InsecureKeyFileError    a key file readable by group or others
+    │   ├── KeySetError             a resource server's JWKS cannot be fetched or used
+    │   └── KeyRotationError        a managed keyring cannot rotate now (next key too new,
+    │                               another process rotated first, wrong key-encryption key)
     └── ConfigurationError          settings that cannot work together
+        └── SecretsManagerError     Vault/OpenBao or AWS Secrets Manager cannot supply a secret
 
 Every message is written to be shown to a client: it never contains the token, a key, a
 secret or a claim value that came from the token. ``code`` is a stable machine-readable name.
@@ -35,35 +51,49 @@ secret or a claim value that came from the token. ``code`` is a stable machine-r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 __all__ = [
+    "AccountLockedError",
     "AlgorithmError",
     "AudienceError",
     "AuthenticationError",
     "BadSignatureError",
+    "CSRFError",
     "ClaimError",
     "ConfigurationError",
     "EmailTakenError",
     "ExpiredTokenError",
+    "FingerprintError",
     "ForbiddenHeaderError",
     "ImmatureTokenError",
     "InsecureKeyFileError",
+    "InsufficientScopeError",
     "InvalidCredentialsError",
+    "InvalidMfaChallengeError",
+    "InvalidMfaCodeError",
     "InvalidRefreshTokenError",
     "IssuerError",
     "JWTAuthError",
     "KeyConfigurationError",
+    "KeyRotationError",
+    "KeySetError",
     "MalformedTokenError",
+    "MfaAlreadyEnabledError",
+    "MfaNotEnrolledError",
+    "MfaStateError",
     "MissingClaimError",
     "MissingTokenError",
     "RateLimitedError",
     "RevokedTokenError",
+    "SecretsManagerError",
     "SecurityWarning",
+    "SigningUnavailableError",
     "TokenError",
     "TokenTypeError",
     "UnknownKeyError",
+    "UnknownSubjectError",
     "WeakPasswordError",
     "WeakSecretError",
 ]
@@ -147,6 +177,20 @@ class RevokedTokenError(TokenError):
     default_message = "The token has been revoked."
 
 
+class FingerprintError(TokenError):
+    """Raised when a token bound to a fingerprint cookie arrives without the matching cookie."""
+
+    code = "fingerprint_mismatch"
+    default_message = "The token is not bound to this client."
+
+
+class UnknownSubjectError(TokenError):
+    """Raised when a valid token's subject is not a user the application knows (any more)."""
+
+    code = "unknown_subject"
+    default_message = "The token's user is not known."
+
+
 class ClaimError(TokenError):
     """Raised when a claim fails validation; ``claim`` names it (never its value)."""
 
@@ -214,6 +258,44 @@ class InvalidRefreshTokenError(AuthenticationError):
     default_message = "The refresh token is invalid."
 
 
+class CSRFError(JWTAuthError):
+    """Raised when a cookie-authenticated unsafe request lacks its matching CSRF header;
+    maps to HTTP 403."""
+
+    code = "csrf_failed"
+    default_message = "The CSRF token is missing or does not match."
+
+
+class InsufficientScopeError(JWTAuthError):
+    """Raised when a valid token lacks a scope the resource requires; maps to HTTP 403.
+
+    ``required`` names the scopes the resource asks for (configuration, never token content),
+    as RFC 6750 section 3 puts them in the challenge's ``scope`` attribute.
+    """
+
+    code = "insufficient_scope"
+    default_message = "The token lacks a scope this resource requires."
+
+    def __init__(self, required: Iterable[str], message: str | None = None) -> None:
+        self.required: tuple[str, ...] = tuple(required)
+        super().__init__(message)
+
+
+class InvalidMfaChallengeError(AuthenticationError):
+    """Raised for an MFA challenge token that is expired, forged, already used, or another
+    kind of token; never saying which."""
+
+    code = "invalid_mfa_challenge"
+    default_message = "The MFA challenge is invalid or expired; log in again."
+
+
+class InvalidMfaCodeError(AuthenticationError):
+    """Raised for a wrong TOTP code, one already used, or a wrong or used recovery code."""
+
+    code = "invalid_mfa_code"
+    default_message = "The code is incorrect."
+
+
 class EmailTakenError(JWTAuthError):
     """Raised when registering an email that already has an account; maps to HTTP 409."""
 
@@ -226,6 +308,27 @@ class WeakPasswordError(JWTAuthError):
 
     code = "weak_password"
     default_message = "The password is too weak."
+
+
+class MfaStateError(JWTAuthError):
+    """Raised when the second factor is not in the state a request needs; maps to HTTP 409."""
+
+    code = "mfa_state"
+    default_message = "The second factor is not in the required state."
+
+
+class MfaAlreadyEnabledError(MfaStateError):
+    """Raised when enrolling or confirming TOTP while it is already on."""
+
+    code = "mfa_already_enabled"
+    default_message = "TOTP is already on for this account."
+
+
+class MfaNotEnrolledError(MfaStateError):
+    """Raised when confirming TOTP with no enrolment waiting for confirmation."""
+
+    code = "mfa_not_enrolled"
+    default_message = "No TOTP enrolment is waiting for confirmation."
 
 
 class RateLimitedError(JWTAuthError):
@@ -251,6 +354,25 @@ class RateLimitedError(JWTAuthError):
         self.headers: dict[str, str] = {"Retry-After": str(self.retry_after), **(headers or {})}
 
 
+class AccountLockedError(RateLimitedError):
+    """Raised when an account name is locked after repeated failed logins; maps to HTTP 429.
+
+    It is raised for an unknown email exactly as for a real one, and even for the right
+    password while the lockout runs: otherwise the lockout would confirm a guess.
+    """
+
+    code = "account_locked"
+    default_message = "Too many failed logins for this account; retry later."
+
+
+class SigningUnavailableError(JWTAuthError):
+    """Raised when a remote signer (Vault/OpenBao Transit) cannot sign a token right now; maps to
+    HTTP 503. Raised per issuance, unlike the start-up errors below."""
+
+    code = "signing_unavailable"
+    default_message = "Tokens cannot be signed right now."
+
+
 class KeyConfigurationError(JWTAuthError):
     """Raised when a key or secret cannot be used; a start-up error, never a per-request one."""
 
@@ -272,8 +394,31 @@ class InsecureKeyFileError(KeyConfigurationError):
     default_message = "The key file is readable by other users."
 
 
+class KeySetError(KeyConfigurationError):
+    """Raised when a resource server cannot fetch or use its JWKS: unreachable, not JSON, too
+    large, or without one usable key. Raised at start-up; later failures keep the cached keys."""
+
+    code = "jwks_unavailable"
+    default_message = "The JSON Web Key Set could not be loaded."
+
+
+class KeyRotationError(KeyConfigurationError):
+    """Raised when a managed keyring cannot rotate or be read: its next key was published too
+    recently, another process rotated first, or the key-encryption key does not open it."""
+
+    code = "key_rotation"
+
+
 class ConfigurationError(JWTAuthError):
     """Raised when settings are missing or contradict each other."""
 
     code = "configuration"
     default_message = "The configuration is invalid."
+
+
+class SecretsManagerError(ConfigurationError):
+    """Raised when Vault/OpenBao or AWS Secrets Manager cannot supply a configured secret or key:
+    unreachable, credentials refused, or no such path or field. Never names the credential."""
+
+    code = "secrets_manager"
+    default_message = "The secrets manager could not supply the configured secret."

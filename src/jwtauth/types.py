@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "Claims",
     "Clock",
+    "LockoutPolicy",
+    "LockoutStatus",
+    "LockoutStore",
+    "MfaStore",
     "RefreshTokenStore",
     "RevocationStore",
     "RevocationView",
     "Rotation",
     "SessionRecord",
+    "TotpRecord",
     "UserProvider",
     "UserRecord",
 ]
@@ -84,6 +89,8 @@ class SessionRecord:
     ip: str | None
     user_agent: str | None
     revoked: bool = False
+    # SHA-256 (hex) of the token-sidecar cookie the session is bound to, if any.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +166,95 @@ class RevocationStore(Protocol):
         """Revoke every token of ``subject`` issued before ``before`` (logout-all)."""
         ...
 
+    async def revoke_all(self, before: float) -> None:
+        """Revoke every token issued before ``before``, whoever it was issued to (revoke-all)."""
+        ...
+
     async def ping(self) -> bool:
         """True when the store answers (readiness)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutPolicy:
+    """``threshold`` failed logins within ``period`` seconds lock the account for ``period``."""
+
+    threshold: int = 10
+    period: float = 900.0
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutStatus:
+    """What a lockout store holds for one account name."""
+
+    recorded: bool  # failures or a lockout are on record (a good login clears them)
+    locked_until: float | None  # the end of a lockout still running, else ``None``
+
+
+class LockoutStore(Protocol):
+    """Failed logins per account name (the SHA-256 of the normalised email, never the email).
+
+    Keyed by the name typed rather than a user id, so an unknown email locks exactly like a real
+    one and a lockout reveals nothing about which accounts exist.
+    """
+
+    async def status(self, account: bytes, now: float) -> LockoutStatus:
+        """What is on record for ``account`` at ``now``."""
+        ...
+
+    async def record_failure(
+        self, account: bytes, now: float, policy: LockoutPolicy
+    ) -> float | None:
+        """Count a failure atomically; return the lockout's end when this one locks it."""
+        ...
+
+    async def clear(self, account: bytes) -> bool:
+        """Forget ``account``'s failures and lockout; ``True`` if anything was on record."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TotpRecord:
+    """A user's TOTP second factor: pending until confirmed, then required at login."""
+
+    user_id: str
+    secret: str = field(repr=False)  # base32 (RFC 4648): never in a repr or a log line
+    confirmed: bool
+    last_step: int | None  # the newest time step used: a code of that step or older is spent
+
+
+class MfaStore(Protocol):
+    """TOTP enrolments and recovery codes (kept only as SHA-256).
+
+    Every state change that guards a one-time use (a time step, a recovery code, confirming an
+    enrolment) is a compare-and-set in the store, never a read then a write in Python, so of
+    concurrent attempts with one code exactly one succeeds.
+    """
+
+    async def totp(self, user_id: str) -> TotpRecord | None:
+        """The user's TOTP record, pending or confirmed; ``None`` without one."""
+        ...
+
+    async def start_enrolment(self, user_id: str, secret: str, now: float) -> bool:
+        """Store a pending ``secret``, replacing a pending one; ``False`` when TOTP is on."""
+        ...
+
+    async def confirm(
+        self, user_id: str, secret: str, step: int, recovery_hashes: Sequence[bytes], now: float
+    ) -> bool:
+        """Turn on the pending enrolment of ``secret`` with ``step`` spent and these recovery
+        codes (replacing any); ``False`` when no enrolment of that secret is pending."""
+        ...
+
+    async def use_step(self, user_id: str, step: int) -> bool:
+        """Spend time step ``step`` of a confirmed TOTP; ``False`` unless it is newer than the
+        last one spent."""
+        ...
+
+    async def use_recovery_code(self, user_id: str, code_hash: bytes, now: float) -> bool:
+        """Spend the user's unused recovery code with this SHA-256; ``False`` if there is none."""
+        ...
+
+    async def disable(self, user_id: str) -> bool:
+        """Delete the user's TOTP and recovery codes; ``True`` if TOTP was there."""
         ...

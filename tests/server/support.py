@@ -19,13 +19,18 @@ PASSWORD = "correct horse battery staple"
 
 
 @asynccontextmanager
-async def serve(settings: Settings, peer: str = CLIENT_IP) -> AsyncIterator[httpx.AsyncClient]:
-    """The app for ``settings``, started (lifespan) and reached over HTTP from ``peer``."""
+async def serve(
+    settings: Settings, peer: str = CLIENT_IP, base_url: str = "http://testserver"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app for ``settings``, started (lifespan) and reached over HTTP from ``peer``.
+
+    ``base_url="https://..."`` makes the requests TLS as the app sees them (and lets the
+    client's cookie jar send ``Secure`` cookies)."""
     app = create_app(settings, hasher=FAST_HASHER)
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+        httpx.AsyncClient(transport=transport, base_url=base_url) as http,
     ):
         yield http
 

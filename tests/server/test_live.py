@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.live import live_server as live
+
 README = Path(__file__).resolve().parents[2] / "README.md"
-JWTAUTH = Path(sys.executable).parent / "jwtauth"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[str]:
     """`jwtauth serve` on a free port, with development defaults in a scratch directory."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JWTAUTH_")}
-    process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-        [str(JWTAUTH), "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # readiness is polled, bounded by the deadline
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"jwtauth serve exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("jwtauth serve did not become ready within 30 s")
-            time.sleep(0.05)
+    with live(tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def test_readme_walkthrough_runs_against_a_live_server(live_server: str) -> None:

@@ -9,20 +9,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import secrets
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.errors import (
+    AccountLockedError,
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RevokedTokenError,
 )
+from jwtauth.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash, fingerprint_matches
 from jwtauth.manager import TokenManager
 from jwtauth.types import (
     Claims,
     Clock,
+    LockoutPolicy,
+    LockoutStatus,
+    LockoutStore,
     RefreshTokenStore,
     RevocationStore,
     SessionRecord,
@@ -30,7 +38,17 @@ from jwtauth.types import (
     UserRecord,
 )
 
-__all__ = ["AuthService", "ClientInfo", "TokenPair", "hash_refresh_token", "normalise_email"]
+__all__ = [
+    "AuthService",
+    "ClientInfo",
+    "MfaChallenge",
+    "SecondFactor",
+    "TokenPair",
+    "account_key",
+    "hash_refresh_token",
+    "issue",
+    "normalise_email",
+]
 
 security_log = logging.getLogger("jwtauth.security")
 
@@ -49,12 +67,28 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def account_key(email: str) -> bytes:
+    """SHA-256 of the normalised email: how lockout records name an account (never in clear)."""
+    return hashlib.sha256(normalise_email(email).encode("utf-8", "surrogatepass")).digest()
+
+
+async def issue(tokens: TokenManager, subject: str, **options: Any) -> str:
+    """:meth:`TokenManager.issue`, in a worker thread when the signing key is remote (Vault
+    Transit: an HTTP round trip), so the event loop never waits on the network."""
+    if tokens.keyring.signing_key.remote:
+        return await asyncio.to_thread(tokens.issue, subject, **options)
+    return tokens.issue(subject, **options)
+
+
 @dataclass(frozen=True, slots=True)
 class ClientInfo:
     """Where a request came from, recorded on the session it opens or uses."""
 
     ip: str | None = None
     user_agent: str | None = None
+    # The token-sidecar cookie's value (OWASP "token fingerprint"): a new one at login when the
+    # server binds tokens, the presented one at refresh. Only its SHA-256 is stored.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +104,24 @@ class TokenPair:
 
 
 @dataclass(frozen=True, slots=True)
+class MfaChallenge:
+    """What login returns instead of a :class:`TokenPair` for a user enrolled in a second
+    factor: a short-lived token that only the second factor's verify accepts."""
+
+    mfa_token: str = field(repr=False)
+    expires_in: int
+    user_id: str
+
+
+class SecondFactor(Protocol):
+    """What :meth:`AuthService.login` asks once the password is right."""
+
+    async def challenge(self, user: UserRecord) -> MfaChallenge | None:
+        """A challenge when ``user`` must pass a second factor, else ``None``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class ServicePolicy:
     """Lifetimes and limits of the service (from Settings)."""
 
@@ -77,6 +129,7 @@ class ServicePolicy:
     refresh_ttl: int = 1_209_600
     session_ttl: int = 2_592_000  # the absolute cap of a session, which rotation cannot extend
     max_sessions: int | None = None
+    lockout: LockoutPolicy | None = None  # None: no lockout
 
 
 class AuthService:
@@ -90,8 +143,13 @@ class AuthService:
         hasher: argon2id, off the event loop.
         policy: lifetimes and limits.
         password_policy: what a new password must satisfy.
+        lockout: where failed logins are counted (with ``policy.lockout``; both or no lockout).
         clock: the time source.
     """
+
+    second_factor: SecondFactor | None = None
+    """Set by whoever wires a second factor (the server, when TOTP is on): login then
+    challenges the users it names instead of opening their session."""
 
     def __init__(
         self,
@@ -103,6 +161,7 @@ class AuthService:
         hasher: PasswordHasher,
         policy: ServicePolicy | None = None,
         password_policy: PasswordPolicy | None = None,
+        lockout: LockoutStore | None = None,
         clock: Clock = time.time,
     ) -> None:
         self.tokens = tokens
@@ -112,6 +171,7 @@ class AuthService:
         self.hasher = hasher
         self.policy = policy or ServicePolicy()
         self.password_policy = password_policy or PasswordPolicy()
+        self.lockout = lockout if self.policy.lockout is not None else None
         self.clock = clock
 
     @property
@@ -126,18 +186,70 @@ class AuthService:
         password_hash = await self.hasher.hash(password)
         return await self.users.create(normalise_email(email), password_hash)
 
-    async def login(self, email: str, password: str, client: ClientInfo) -> TokenPair:
-        """Check the password and open a session; one error for every kind of failure."""
+    async def login(
+        self, email: str, password: str, client: ClientInfo
+    ) -> TokenPair | MfaChallenge:
+        """Check the password and open a session; one error for every kind of failure.
+
+        A user enrolled in a second factor (:attr:`second_factor`) gets an
+        :class:`MfaChallenge` instead of a session.
+
+        Raises:
+            AccountLockedError: the account name is locked (unknown emails lock the same way),
+                checked before the password so that a lockout cannot confirm a guess.
+            InvalidCredentialsError: unknown email, wrong password or inactive account.
+        """
+        key = account_key(email)
+        record = await self._check_lockout(key)
         user = await self.users.by_email(normalise_email(email))
         # Always one argon2 verification, so an unknown email costs what a wrong password does.
         valid = await self.hasher.verify(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
+            await self._count_failure(key, client)
             raise InvalidCredentialsError()
+        if self.lockout is not None and record.recorded:
+            await self.lockout.clear(key)
         if self.hasher.needs_rehash(user.password_hash):
             await self.users.set_password_hash(user.id, await self.hasher.hash(password))
+        if self.second_factor is not None:
+            challenge = await self.second_factor.challenge(user)
+            if challenge is not None:  # enrolled: no session until the second factor
+                return challenge
         return await self._open_session(user, client)
 
-    async def _open_session(self, user: UserRecord, client: ClientInfo) -> TokenPair:
+    async def _check_lockout(self, key: bytes) -> LockoutStatus:
+        if self.lockout is None:
+            return LockoutStatus(recorded=False, locked_until=None)
+        now = self.clock()
+        record = await self.lockout.status(key, now)
+        if record.locked_until is not None:
+            raise AccountLockedError(retry_after=math.ceil(record.locked_until - now))
+        return record
+
+    async def _count_failure(self, key: bytes, client: ClientInfo) -> None:
+        if self.lockout is None or self.policy.lockout is None:
+            return
+        until = await self.lockout.record_failure(key, self.clock(), self.policy.lockout)
+        if until is not None:
+            security_log.warning(
+                "account locked after repeated failed logins",
+                # A prefix of the name's hash ties events together without naming the account.
+                extra={"event": "account_locked", "account": key.hex()[:16], "ip": client.ip},
+            )
+
+    async def open_session(
+        self, user: UserRecord, client: ClientInfo, *, amr: Sequence[str] = ()
+    ) -> TokenPair:
+        """Open a session for a user authenticated elsewhere (the second factor's verify).
+
+        ``amr`` (RFC 8176 authentication method references, e.g. ``["pwd", "otp"]``) goes into
+        the access token.
+        """
+        return await self._open_session(user, client, amr)
+
+    async def _open_session(
+        self, user: UserRecord, client: ClientInfo, amr: Sequence[str] = ()
+    ) -> TokenPair:
         now = self.clock()
         session = SessionRecord(
             id=secrets.token_hex(16),
@@ -147,12 +259,13 @@ class AuthService:
             expires_at=now + self.policy.session_ttl,
             ip=client.ip,
             user_agent=client.user_agent,
+            fingerprint=fingerprint_hash(client.fingerprint) if client.fingerprint else None,
         )
         token = _new_refresh_token()
         expires_at = min(now + self.policy.refresh_ttl, session.expires_at)
         await self.refresh_store.create_session(session, hash_refresh_token(token), expires_at)
         await self._enforce_session_limit(user.id, now)
-        return self._pair(user.id, session, token, expires_at, now)
+        return await self._pair(user.id, session, token, expires_at, now, amr=amr)
 
     async def _enforce_session_limit(self, user_id: str, now: float) -> None:
         limit = self.policy.max_sessions
@@ -162,10 +275,22 @@ class AuthService:
         for old in live[limit:]:
             await self._end_session(user_id, old.id, now)
 
-    def _pair(
-        self, user_id: str, session: SessionRecord, token: str, expires_at: float, now: float
+    async def _pair(
+        self,
+        user_id: str,
+        session: SessionRecord,
+        token: str,
+        expires_at: float,
+        now: float,
+        *,
+        amr: Sequence[str] = (),
     ) -> TokenPair:
-        access = self.tokens.issue(user_id, ttl=self.policy.access_ttl, claims={"sid": session.id})
+        claims: dict[str, str | list[str]] = {"sid": session.id}
+        if session.fingerprint is not None:
+            claims[FINGERPRINT_CLAIM] = session.fingerprint
+        if amr:
+            claims["amr"] = list(amr)
+        access = await issue(self.tokens, user_id, ttl=self.policy.access_ttl, claims=claims)
         return TokenPair(
             access_token=access,
             refresh_token=token,
@@ -204,13 +329,32 @@ class AuthService:
             raise InvalidRefreshTokenError()
         if outcome.status != "rotated" or session is None:
             raise InvalidRefreshTokenError()
+        if session.fingerprint is not None and not fingerprint_matches(
+            session.fingerprint, client.fingerprint
+        ):
+            # The refresh token travelled without its sidecar cookie: stolen. The token is
+            # already spent; end the session too, so that the thief's copy and the owner's are
+            # both dead and the owner logs in again.
+            await self._end_session(session.user_id, session.id, now)
+            security_log.warning(
+                "refresh token presented without its fingerprint: session revoked",
+                extra={
+                    "event": "fingerprint_mismatch",
+                    "user_id": session.user_id,
+                    "session_id": session.id,
+                    "ip": client.ip,
+                },
+            )
+            raise InvalidRefreshTokenError()
         # Account state is re-checked on every refresh (simplejwt's CVE-2024-22513).
         user = await self.users.by_id(session.user_id)
         if user is None or not user.is_active:
             await self._end_session(session.user_id, session.id, now)
             raise InvalidRefreshTokenError()
         expires_at = min(new_expires, session.expires_at)
-        return self._pair(user.id, replace(session, last_used_at=now), new_token, expires_at, now)
+        return await self._pair(
+            user.id, replace(session, last_used_at=now), new_token, expires_at, now
+        )
 
     async def current_user(self, claims: Claims) -> UserRecord:
         """The user an access token speaks for; a deleted or disabled user is refused."""

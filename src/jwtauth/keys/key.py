@@ -60,6 +60,9 @@ class Key(ABC):
 
     __slots__ = ("alg", "kid", "signature_size")
     families: ClassVar[tuple[str, ...]]
+    #: True when signing is a network call (a remote signer such as Vault Transit): async
+    #: callers then issue tokens in a worker thread rather than block their event loop.
+    remote: ClassVar[bool] = False
     #: The exact length in bytes of every signature this key makes (set by each subclass).
     signature_size: int
 

@@ -7,26 +7,33 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
+from jwtauth.auth.mfa import MfaService
 from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.auth.service import AuthService, ServicePolicy
 from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError
-from jwtauth.keys.loading import load_keyring
+from jwtauth.keys.managed import keyring_source
 from jwtauth.manager import TokenManager
 from jwtauth.ratelimit import MemoryRateLimiter, RatePolicy
+from jwtauth.redaction import install_redaction
 from jwtauth.server.deps import ServerState
 from jwtauth.server.metrics import ServerMetrics
-from jwtauth.server.middleware import SecurityHeadersMiddleware
+from jwtauth.server.middleware import HTTPSRequiredMiddleware, SecurityHeadersMiddleware
 from jwtauth.server.problems import install_problem_handlers
-from jwtauth.server.routes import auth, claims, wellknown
+from jwtauth.server.routes import auth, claims, mfa, wellknown
 from jwtauth.server.throttle import Throttle
+from jwtauth.server.transport import Transport
+from jwtauth.stores.keyring_sync import open_keyring
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_database import head_revision, upgrade
-from jwtauth.types import RevocationStore
+from jwtauth.stores.sql_lockout import SQLLockoutStore
+from jwtauth.stores.sql_mfa import SQLMfaStore
+from jwtauth.types import LockoutPolicy, RevocationStore
 
 __all__ = ["create_app"]
 
@@ -39,6 +46,8 @@ def _policies(settings: Settings) -> dict[str, RatePolicy]:
         "refresh-user": RatePolicy("refresh-user", settings.rate_limit_refresh, 60),
         # Changing the password checks the current one: a guessing vector for a stolen token.
         "password-user": RatePolicy("password-user", settings.rate_limit_login, 60),
+        # Second-factor codes (and disabling TOTP, which checks the password) per user.
+        "mfa-user": RatePolicy("mfa-user", settings.rate_limit_mfa, 60),
     }
 
 
@@ -62,6 +71,34 @@ async def _revocation_store(settings: Settings) -> Any:
     return store
 
 
+def _service(
+    settings: Settings,
+    store: SQLStore,
+    revocations: RevocationStore,
+    tokens: TokenManager,
+    hasher: PasswordHasher,
+) -> AuthService:
+    lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_period)
+    return AuthService(
+        tokens=tokens,
+        users=store,
+        refresh=store,
+        revocations=revocations,
+        hasher=hasher,
+        password_policy=PasswordPolicy(
+            min_length=settings.password_min_length, min_score=settings.password_min_score
+        ),
+        policy=ServicePolicy(
+            access_ttl=settings.access_ttl,
+            refresh_ttl=settings.refresh_ttl,
+            session_ttl=settings.session_ttl,
+            max_sessions=settings.max_sessions,
+            lockout=lockout if settings.lockout else None,
+        ),
+        lockout=SQLLockoutStore(store),
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -78,7 +115,9 @@ def create_app(
         hasher: the password hasher (tests pass cheaper argon2 parameters).
     """
     settings = settings if settings is not None else Settings.load()
-    keyring = load_keyring(settings)
+    # Before anything logs: every handler redacts tokens and these credentials (decision 019).
+    install_redaction(secrets=settings.secret_values())
+    keyring = keyring_source(settings)  # static keys, or the managed keyring's KEK and seed
     issuer = settings.issuer_for(host, port)
     database_url = settings.database_url_for_state()
 
@@ -94,48 +133,34 @@ def create_app(
             await store.close()
             raise ConfigurationError("the database schema is not current; run: jwtauth db upgrade")
         revocations: RevocationStore = await _revocation_store(settings)
+        keys = await open_keyring(store, keyring)  # decision 017: shared, rotated, revoke-all
         tokens = TokenManager(
-            keyring,
+            keys.keyring,
             issuer=issuer,
             audience=settings.audience,
             ttl=settings.access_ttl,
             leeway=settings.leeway,
             revocations=revocations.view,
         )
-        service = AuthService(
-            tokens=tokens,
-            users=store,
-            refresh=store,
-            revocations=revocations,
-            hasher=hasher or PasswordHasher(),
-            password_policy=PasswordPolicy(
-                min_length=settings.password_min_length, min_score=settings.password_min_score
-            ),
-            policy=ServicePolicy(
-                access_ttl=settings.access_ttl,
-                refresh_ttl=settings.refresh_ttl,
-                session_ttl=settings.session_ttl,
-                max_sessions=settings.max_sessions,
-            ),
-        )
+        service = _service(settings, store, revocations, tokens, hasher or PasswordHasher())
+        # Building it sets service.second_factor: login then challenges enrolled users.
+        mfa_service = MfaService(service, SQLMfaStore(store)) if settings.mfa else None
         metrics = ServerMetrics()
         limiter = _rate_limiter(settings)
         throttle = Throttle(limiter, _policies(settings), enabled=settings.rate_limits)
+        transport = Transport.configure(
+            cookies=settings.cookie_transport, fingerprint=settings.token_fingerprint
+        )
         app.state.jwtauth = ServerState(
-            service, frozenset(settings.trusted_proxies), metrics, throttle
+            service, frozenset(settings.trusted_proxies), metrics, throttle, transport, mfa_service
         )
         metrics.start()
         try:
-            yield
+            async with keys.following(tokens, revocations):
+                yield
         finally:
             metrics.stop()
-            with contextlib.suppress(Exception):
-                await limiter.close()
-            close = getattr(revocations, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    await close()
-            await store.close()
+            await _close(limiter, revocations, store)
 
     app = FastAPI(
         title="jwtauth",
@@ -151,6 +176,14 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    if settings.is_production and settings.https != "off":
+        app.add_middleware(
+            HTTPSRequiredMiddleware,
+            mode=settings.https,
+            origin=_https_origin(issuer),
+            trusted_proxies=settings.trusted_proxies,
+        )
+    # Added last, so it is outermost: refusals from the middleware above get the headers too.
     app.add_middleware(
         SecurityHeadersMiddleware,
         production=settings.is_production,
@@ -160,8 +193,32 @@ def create_app(
     app.add_route(claims.PATH, claims.claims, methods=["GET"], name="claims")
     app.include_router(auth.router)
     app.include_router(wellknown.router)
+    if settings.mfa:
+        mfa.install(app)
     _document(app, claims.PATH, claims.OPENAPI)
     return app
+
+
+async def _close(limiter: Any, revocations: RevocationStore, store: SQLStore) -> None:
+    """Close what the lifespan opened; the database last, whatever the others do."""
+    with contextlib.suppress(Exception):
+        await limiter.close()
+    close = getattr(revocations, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+    await store.close()
+
+
+def _https_origin(issuer: str) -> str:
+    """The scheme and authority a plain-HTTP request is redirected to: the issuer's, on HTTPS."""
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ConfigurationError(
+            "JWTAUTH_ISSUER must be an https:// URL in production (or set JWTAUTH_HTTPS=off "
+            "when TLS ends somewhere the server cannot see)"
+        )
+    return f"https://{parts.netloc}"
 
 
 def _document(app: FastAPI, path: str, item: dict[str, Any]) -> None:

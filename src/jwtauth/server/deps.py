@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from jwtauth.auth.mfa import MfaService
 from jwtauth.auth.service import AuthService, ClientInfo
-from jwtauth.bearer import bearer_token
 from jwtauth.server.metrics import ServerMetrics
 from jwtauth.server.throttle import Throttle
+from jwtauth.server.transport import FINGERPRINT_COOKIE, Transport
 from jwtauth.types import Claims
 
 __all__ = ["Authenticated", "ServerState", "client_info", "current_claims", "state_of"]
@@ -28,6 +29,8 @@ class ServerState:
     trusted_proxies: frozenset[str]
     metrics: ServerMetrics
     throttle: Throttle
+    transport: Transport = field(default_factory=Transport)
+    mfa: MfaService | None = None  # None with JWTAUTH_MFA=false (its routes are not mounted)
 
 
 def state_of(request: Request) -> ServerState:
@@ -40,15 +43,15 @@ async def current_claims(
     request: Request,
     _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Claims:
-    """Verify the bearer token and return its claims.
+    """Verify the access token (bearer header, or cookie with cookie transport); its claims.
 
-    ``_scheme`` is there for the OpenAPI security scheme; the header is read by
-    :func:`~jwtauth.bearer.bearer_token`, as on every other route. ``async`` although it awaits
+    ``_scheme`` is there for the OpenAPI security scheme; the request is read by
+    :meth:`Transport.authenticate`, as on every other route. ``async`` although it awaits
     nothing: FastAPI runs a plain ``def`` dependency in a worker thread, and the hand-off costs
     far more than the verification (microseconds when cached).
     """
-    token = bearer_token(request.headers.get("authorization"))
-    return state_of(request).service.tokens.verify(token)
+    state = state_of(request)
+    return state.transport.authenticate(request, state.service.tokens)
 
 
 Authenticated = Annotated[Claims, Depends(current_claims)]
@@ -70,4 +73,9 @@ async def client_info(request: Request) -> ClientInfo:
             if hop not in trusted:
                 break
     agent = request.headers.get("user-agent")
-    return ClientInfo(ip=ip, user_agent=agent[:512] if agent else None)
+    return ClientInfo(
+        ip=ip,
+        user_agent=agent[:512] if agent else None,
+        # Checked against the session's on refresh; login replaces it with a new one.
+        fingerprint=request.cookies.get(FINGERPRINT_COOKIE),
+    )

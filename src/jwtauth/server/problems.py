@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jwtauth.errors import (
     AuthenticationError,
+    CSRFError,
     EmailTakenError,
     JWTAuthError,
     MissingTokenError,
@@ -63,6 +64,8 @@ def problem(
 def _status_for(exc: JWTAuthError) -> int:
     if isinstance(exc, TokenError | AuthenticationError):
         return 401
+    if isinstance(exc, CSRFError):
+        return 403
     if isinstance(exc, EmailTakenError):
         return 409
     if isinstance(exc, WeakPasswordError):

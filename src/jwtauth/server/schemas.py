@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 __all__ = [
+    "CookieSession",
     "Credentials",
     "LogoutRequest",
+    "MfaChallengeOut",
     "PasswordChange",
     "RefreshRequest",
     "SessionOut",
@@ -56,6 +60,23 @@ class TokenResponse(BaseModel):
     token_type: str = "Bearer"  # noqa: S105 - the RFC 6750 token type, not a credential
     expires_in: int
     refresh_expires_in: int
+
+
+class CookieSession(BaseModel):
+    """What login and refresh return with cookie transport: the tokens are in cookies only."""
+
+    token_type: str = "cookie"  # noqa: S105 - how the tokens travel, not a credential
+    expires_in: int
+    refresh_expires_in: int
+    csrf_token: str  # echo it in X-CSRF-Token on unsafe requests (also in a readable cookie)
+
+
+class MfaChallengeOut(BaseModel):
+    """What `POST /auth/login` returns for a user with TOTP on: a challenge, no tokens yet."""
+
+    mfa_required: Literal[True] = True
+    mfa_token: str  # for POST /auth/mfa/totp/verify only; never accepted as an access token
+    expires_in: int
 
 
 class UserOut(BaseModel):

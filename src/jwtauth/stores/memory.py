@@ -71,6 +71,10 @@ class MemoryRevocationStore:
         self._list.revoke_subject(issuer, subject, _finite(before))
         self._maybe_purge()
 
+    async def revoke_all(self, before: float) -> None:
+        """Revoke every token issued before ``before`` (`jwtauth revoke-all`); never moves back."""
+        self._list.revoke_all(_finite(before))
+
     async def ping(self) -> bool:
         """Always True: process memory is always there."""
         return True

@@ -21,6 +21,7 @@ characters, so neither ``:`` nor ``/`` in an issuer can make two entries collide
     jwtauth:rev:sid:<issuer>:<sid>   value: the session's last exp  TTL: same
     jwtauth:rev:sub:<issuer>:<sub>   value: the cut-off ``before``  TTL: before + max lifetime
                                                                          + retention - now
+    jwtauth:rev:all::                value: the global cut-off      TTL: same (revoke-all)
 
 Message (on ``channel``): the key without its prefix, a space, the value, e.g.
 ``jti:https%3A%2F%2Fauth.example:4f1c… 1700000900.0``. Neither keys nor messages ever hold a
@@ -65,8 +66,8 @@ __all__ = ["RedisRevocationStore"]
 
 _log = logging.getLogger(__name__)
 
-_TOKEN, _SESSION, _SUBJECT = "jti", "sid", "sub"
-_KINDS = frozenset({_TOKEN, _SESSION, _SUBJECT})
+_TOKEN, _SESSION, _SUBJECT, _ALL = "jti", "sid", "sub", "all"
+_KINDS = frozenset({_TOKEN, _SESSION, _SUBJECT, _ALL})
 
 _SCAN_BATCH = 1000
 _CONFIRM_TIMEOUT = 5.0  # seconds to wait for Redis to confirm SUBSCRIBE
@@ -231,6 +232,12 @@ class RedisRevocationStore:
         lives_until = before + self._max_token_lifetime + self._retention
         await self._share(_SUBJECT, issuer, subject, before, lives_until)
 
+    async def revoke_all(self, before: float) -> None:
+        """Revoke every token issued before ``before`` (revoke-all), here and everywhere."""
+        await self._local.revoke_all(before)
+        lives_until = before + self._max_token_lifetime + self._retention
+        await self._share(_ALL, "", "", before, lives_until)
+
     async def ping(self) -> bool:
         """True when Redis answers PING and, once started, the subscription is live and loaded
         (False while it is being restored: the view may be stale then)."""
@@ -364,6 +371,8 @@ class RedisRevocationStore:
                 await self._local.revoke_token(issuer, ident, instant)
             elif kind == _SESSION:
                 await self._local.revoke_session(issuer, ident, instant)
+            elif kind == _ALL:
+                await self._local.revoke_all(instant)
             else:
                 await self._local.revoke_subject(issuer, ident, instant)
         except ValueError:

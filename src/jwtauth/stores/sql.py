@@ -59,6 +59,7 @@ _SESSION_COLUMNS: Final = (
     SessionRow.ip,
     SessionRow.user_agent,
     SessionRow.revoked_at,
+    SessionRow.fingerprint_hash,
 )
 
 
@@ -78,6 +79,7 @@ def _session(row: Row[*tuple[Any, ...]]) -> SessionRecord:
         ip=row.ip,
         user_agent=row.user_agent,
         revoked=row.revoked_at is not None,
+        fingerprint=row.fingerprint_hash,
     )
 
 
@@ -127,6 +129,11 @@ class SQLStore:
         """A write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""
         async with self._write_gate, self._writer.begin() as connection:
             yield connection
+
+    def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction in this store's queue, for the stores that share its database
+        (lockout, second factor): on SQLite they must take turns with it, not race it."""
+        return self._write()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -243,6 +250,7 @@ class SQLStore:
                     ip=_clip(session.ip, IP_MAX),
                     user_agent=_clip(session.user_agent, USER_AGENT_MAX),
                     revoked_at=session.created_at if session.revoked else None,
+                    fingerprint_hash=session.fingerprint,
                 )
             )
             await connection.execute(

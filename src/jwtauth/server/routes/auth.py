@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from jwtauth.auth.service import ClientInfo, TokenPair, normalise_email
-from jwtauth.server.deps import Authenticated, client_info, state_of
+from jwtauth.auth.service import ClientInfo, MfaChallenge, TokenPair, normalise_email
+from jwtauth.server.deps import Authenticated, ServerState, client_info, state_of
 from jwtauth.server.metrics import route_of
 from jwtauth.server.problems import problem
 from jwtauth.server.schemas import (
+    CookieSession,
     Credentials,
     LogoutRequest,
+    MfaChallengeOut,
     PasswordChange,
     RefreshRequest,
     SessionOut,
@@ -20,7 +23,7 @@ from jwtauth.server.schemas import (
     UserOut,
 )
 
-__all__ = ["router"]
+__all__ = ["Delivered", "deliver", "router"]
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Client = Annotated[ClientInfo, Depends(client_info)]
@@ -32,7 +35,31 @@ _THROTTLED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _tokens(pair: TokenPair) -> TokenResponse:
+_FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Cookie transport: the X-CSRF-Token header is missing or wrong"}
+}
+Delivered = TokenResponse | CookieSession
+
+
+def deliver(
+    state: ServerState, response: Response, pair: TokenPair, fingerprint: str | None
+) -> Delivered:
+    """The session as the transport delivers it: in the body, or in cookies only (a script
+    never sees a token then; it gets the CSRF token to echo instead)."""
+    csrf = state.transport.set_cookies(
+        response,
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        refresh_expires_in=pair.refresh_expires_in,
+        fingerprint=fingerprint,
+    )
+    if csrf is not None:
+        return CookieSession(
+            expires_in=pair.expires_in,
+            refresh_expires_in=pair.refresh_expires_in,
+            csrf_token=csrf,
+        )
     return TokenResponse(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -70,51 +97,88 @@ async def register(
     return UserOut(id=user.id, email=user.email)
 
 
-@router.post("/login", response_model=TokenResponse, responses={**_UNAUTHORIZED, **_THROTTLED})
-async def login(
-    body: Credentials, request: Request, response: Response, client: Client
-) -> TokenResponse:
-    """Exchange email and password for an access token and a refresh token."""
+@router.post(
+    "/login",
+    response_model=Delivered | MfaChallengeOut,
+    responses={**_UNAUTHORIZED, **_THROTTLED},
+)
+async def login(body: Credentials, request: Request, response: Response, client: Client) -> Any:
+    """Exchange email and password for an access token and a refresh token (or, with TOTP
+    on, for an MFA challenge to complete at ``/auth/mfa/totp/verify``)."""
     state = state_of(request)
     account = normalise_email(body.email)
     await _limit(request, response, ("login-ip", _address(client)), ("login-account", account))
-    pair = await state.service.login(body.email, body.password, client)
+    fingerprint = state.transport.new_fingerprint()
+    pair = await state.service.login(
+        body.email, body.password, replace(client, fingerprint=fingerprint)
+    )
     # The account's count starts over; the address's never does, or one valid account would
     # let its holder wipe the count of every address they guess from.
     await state.throttle.forget("login-account", account)
+    if isinstance(pair, MfaChallenge):  # TOTP on: no session until /auth/mfa/totp/verify
+        state.metrics.outcomes.labels(route_of(request), "mfa_required").inc()
+        return MfaChallengeOut(mfa_token=pair.mfa_token, expires_in=pair.expires_in)
     _succeeded(request)
-    return _tokens(pair)
+    return deliver(state, response, pair, fingerprint)
 
 
-@router.post("/refresh", response_model=TokenResponse, responses={**_UNAUTHORIZED, **_THROTTLED})
+@router.post(
+    "/refresh",
+    response_model=Delivered,
+    responses={**_UNAUTHORIZED, **_FORBIDDEN, **_THROTTLED},
+)
 async def refresh(
-    body: RefreshRequest, request: Request, response: Response, client: Client
-) -> TokenResponse:
-    """Rotate a refresh token; reusing a rotated one revokes its whole session."""
+    request: Request, response: Response, client: Client, body: RefreshRequest | None = None
+) -> Any:
+    """Rotate a refresh token; reusing a rotated one revokes its whole session.
+
+    With cookie transport the body may be left out: the refresh cookie is used, and the
+    request must carry ``X-CSRF-Token``.
+    """
     state = state_of(request)
+    token = body.refresh_token if body is not None else state.transport.refresh_token(request)
+    if token is None:
+        return problem(
+            422,
+            "The request is invalid.",
+            code="validation_error",
+            errors=[{"loc": ["body", "refresh_token"], "msg": "Field required"}],
+        )
     if state.throttle.enabled:  # the owner is looked up only to key the limit
-        owner = await state.service.refresh_owner(body.refresh_token)
+        owner = await state.service.refresh_owner(token)
         if owner is not None:  # an unknown token is refused below without touching any quota
             await _limit(request, response, ("refresh-user", owner))
-    pair = await state.service.refresh(body.refresh_token, client)
+    pair = await state.service.refresh(token, client)
     _succeeded(request)
-    return _tokens(pair)
+    return deliver(state, response, pair, client.fingerprint)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
+@router.post(
+    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses={**_UNAUTHORIZED, **_FORBIDDEN}
+)
 async def logout(
     claims: Authenticated, request: Request, body: LogoutRequest | None = None
 ) -> Response:
     """Revoke this access token and its session (the refresh token's family with it)."""
-    await state_of(request).service.logout(claims)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    state = state_of(request)
+    await state.service.logout(claims)
+    answer = Response(status_code=status.HTTP_204_NO_CONTENT)
+    state.transport.clear_cookies(answer)
+    return answer
 
 
-@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=_UNAUTHORIZED)
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_UNAUTHORIZED, **_FORBIDDEN},
+)
 async def logout_all(claims: Authenticated, request: Request) -> Response:
     """Revoke every session and every access token of the user."""
-    await state_of(request).service.logout_all(claims)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    state = state_of(request)
+    await state.service.logout_all(claims)
+    answer = Response(status_code=status.HTTP_204_NO_CONTENT)
+    state.transport.clear_cookies(answer)
+    return answer
 
 
 @router.get("/me", response_model=UserOut, responses=_UNAUTHORIZED)
@@ -127,7 +191,7 @@ async def me(claims: Authenticated, request: Request) -> UserOut:
 @router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_UNAUTHORIZED, **_THROTTLED},
+    responses={**_UNAUTHORIZED, **_FORBIDDEN, **_THROTTLED},
 )
 async def change_password(
     body: PasswordChange, claims: Authenticated, request: Request, response: Response
@@ -161,7 +225,7 @@ async def sessions(claims: Authenticated, request: Request) -> list[SessionOut]:
 @router.delete(
     "/sessions/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_UNAUTHORIZED, 404: {"description": "No such session"}},
+    responses={**_UNAUTHORIZED, **_FORBIDDEN, 404: {"description": "No such session"}},
 )
 async def revoke_session(session_id: str, claims: Authenticated, request: Request) -> Response:
     """End one of the user's sessions."""

@@ -17,7 +17,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jwtauth.bearer import bearer_token
 from jwtauth.server.deps import state_of
 
 __all__ = ["OPENAPI", "PATH", "claims"]
@@ -35,8 +34,8 @@ def _plain(value: Any) -> Any:
 async def claims(request: Request) -> Response:
     """The verified claims of the bearer token (no store is consulted but revocation's local
     view): what a resource server would see. An addition to API.md."""
-    token = bearer_token(request.headers.get("authorization"))
-    verified = state_of(request).service.tokens.verify(token)
+    state = state_of(request)
+    verified = state.transport.authenticate(request, state.service.tokens)
     return Response(orjson.dumps(verified, default=_plain), media_type="application/json")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from jwtauth.keys.lifecycle import JWKS_MAX_AGE
 from jwtauth.server.deps import state_of
 from jwtauth.server.problems import problem
 from jwtauth.tokens.encoding import json_dumps
@@ -24,7 +25,8 @@ async def jwks(request: Request) -> Response:
     return Response(
         content=json_dumps(keys),
         media_type="application/json",
-        headers={"Cache-Control": "public, max-age=300"},
+        # The managed keyring publishes `next` at least this long before it signs (decision 017).
+        headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"},
     )
 
 

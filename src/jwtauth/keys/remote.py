@@ -1,0 +1,155 @@
+"""Secrets held by a secrets manager (Vault/OpenBao KV v2, AWS Secrets Manager): fetched once,
+served from memory, fetched again after a TTL.
+
+The manager's client libraries (hvac, boto3) are imported only by :func:`remote_secret`, when a
+setting asks for them, so the core never loads them (``tests/test_layering.py``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+from jwtauth.errors import ConfigurationError, SecretsManagerError
+from jwtauth.types import Clock
+
+if TYPE_CHECKING:
+    from jwtauth.config import Settings
+
+__all__ = ["CachedSecret", "SecretFetcher", "check_transport", "remote_secret"]
+
+logger = logging.getLogger("jwtauth.keys")
+
+
+class SecretFetcher(Protocol):
+    """Reads the current value of one secret from a secrets manager."""
+
+    #: Where the secret lives (``vault``, ``aws``), for messages; never anything secret.
+    source: str
+
+    def fetch(self) -> bytes:
+        """The secret's current value.
+
+        Raises:
+            SecretsManagerError: unreachable, refused, or no such secret; never with the value.
+        """
+        ...
+
+
+class CachedSecret:
+    """A secret from a :class:`SecretFetcher`, served from memory for ``ttl`` seconds.
+
+    The first :meth:`get` must succeed. After that, a refresh that fails logs a warning (the
+    error, never the value) and keeps serving the value already held until the next attempt,
+    one TTL later: a secrets manager that is down must neither stop token issuance nor be
+    asked again on every call.
+
+    Args:
+        fetcher: reads the secret from the manager.
+        ttl: seconds between fetches.
+        clock: the time source (``time.monotonic``); tests pass a ``FrozenClock``.
+    """
+
+    __slots__ = ("_clock", "_fetched_at", "_fetcher", "_lock", "_value", "ttl")
+
+    def __init__(self, fetcher: SecretFetcher, *, ttl: float, clock: Clock = time.monotonic):
+        if ttl <= 0:
+            raise ConfigurationError("a cached secret needs a positive refresh interval")
+        self._fetcher = fetcher
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._value: bytes | None = None
+        self._fetched_at = 0.0
+        self.ttl = ttl
+
+    @property
+    def source(self) -> str:
+        """Where the secret comes from (``vault``, ``aws``)."""
+        return self._fetcher.source
+
+    def get(self) -> bytes:
+        """The secret: fetched on the first call and after each TTL, otherwise from memory.
+
+        Raises:
+            SecretsManagerError: when the first fetch fails.
+        """
+        # One fetch at a time: threads arriving during a refresh wait for it rather than each
+        # asking the manager.
+        with self._lock:
+            now = self._clock()
+            if self._value is None:
+                self._value = self._fetcher.fetch()
+                self._fetched_at = now
+            elif now - self._fetched_at >= self.ttl:
+                self._refresh(now)
+            return self._value
+
+    def _refresh(self, now: float) -> None:
+        try:
+            value = self._fetcher.fetch()
+        except SecretsManagerError as exc:
+            logger.warning(
+                "%s: refreshing the secret failed (%s); serving the cached value, next attempt "
+                "in %s s",
+                self.source,
+                exc.message,
+                self.ttl,
+            )
+        else:
+            if value != self._value:
+                logger.info("%s: the secret has changed", self.source)
+            self._value = value
+        self._fetched_at = now
+
+    def __repr__(self) -> str:
+        return f"CachedSecret(source={self.source!r}, ttl={self.ttl!r})"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(settings: Settings, setting: str, url: str) -> None:
+    """Refuse (production) or warn about a secrets-manager URL that is not ``https``.
+
+    Plain ``http`` is accepted to a loopback address only (a local Vault Agent or proxy): to any
+    other host the credential and the secret would cross the network in clear.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{setting} must be an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        settings.refuse_or_warn(
+            ConfigurationError(
+                f"{setting} uses plain http to a remote host; use https so that the credential "
+                "and the secret are not sent in clear"
+            )
+        )
+
+
+def remote_secret(settings: Settings, *, clock: Clock = time.monotonic) -> CachedSecret:
+    """The secret the settings place in a secrets manager (``JWTAUTH_SECRET_SOURCE``), cached
+    for ``JWTAUTH_SECRET_REFRESH`` seconds. Nothing is fetched until :meth:`CachedSecret.get`."""
+    fetcher: SecretFetcher
+    manager = settings.secret_source
+    # The client libraries are imported here, only when configured: the core never loads them.
+    if manager == "vault":
+        from jwtauth.keys.vault import VaultSecret  # noqa: PLC0415
+
+        fetcher = VaultSecret.from_settings(settings)
+    elif manager == "aws":
+        from jwtauth.keys.aws import AWSSecret  # noqa: PLC0415
+
+        fetcher = AWSSecret.from_settings(settings)
+    else:
+        raise ConfigurationError("JWTAUTH_SECRET_SOURCE names no secrets manager")
+    return CachedSecret(fetcher, ttl=settings.secret_refresh, clock=clock)

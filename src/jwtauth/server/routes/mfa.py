@@ -1,0 +1,187 @@
+"""`/auth/mfa/totp/*`: enrol, confirm, verify (login's second step), disable; and login's
+challenge body. Mounted only with ``JWTAUTH_MFA`` on, so with it off every path is a 404."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any, Self
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jwtauth.auth.mfa import MfaService
+from jwtauth.auth.service import ClientInfo
+from jwtauth.errors import MfaStateError
+from jwtauth.server.deps import Authenticated, client_info, state_of
+from jwtauth.server.metrics import route_of
+from jwtauth.server.problems import problem
+from jwtauth.server.routes.auth import Delivered, deliver
+
+__all__ = [
+    "MfaVerify",
+    "PasswordConfirm",
+    "RecoveryCodesOut",
+    "TotpCode",
+    "TotpEnrolmentOut",
+    "install",
+    "mfa_of",
+    "router",
+]
+
+router = APIRouter(prefix="/auth/mfa/totp", tags=["mfa"])
+Client = Annotated[ClientInfo, Depends(client_info)]
+_DIGITS = r"^[0-9]{6}$"
+_CODE_HELP = "the six digits the authenticator app shows"
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, invalid or expired token, or a wrong code or password"}
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "TOTP is already on, or no enrolment waits for confirmation"}
+}
+_THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Rate limited per user; see Retry-After and the RateLimit headers"}
+}
+
+
+# Bodies ----------------------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TotpEnrolmentOut(BaseModel):
+    """`POST /auth/mfa/totp/enroll`: the secret, shown once, as text and as a URI for a QR code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class TotpCode(_Strict):
+    """`POST /auth/mfa/totp/confirm`."""
+
+    code: str = Field(pattern=_DIGITS, description=_CODE_HELP)
+
+
+class RecoveryCodesOut(BaseModel):
+    """`POST /auth/mfa/totp/confirm`: ten single-use recovery codes, shown once."""
+
+    recovery_codes: list[str]
+
+
+class MfaVerify(_Strict):
+    """`POST /auth/mfa/totp/verify`: the challenge with a TOTP code or a recovery code."""
+
+    mfa_token: str = Field(min_length=1, max_length=4096)
+    code: str | None = Field(default=None, pattern=_DIGITS, description=_CODE_HELP)
+    recovery_code: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_factor(self) -> Self:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("give exactly one of code and recovery_code")
+        return self
+
+
+class PasswordConfirm(_Strict):
+    """`POST /auth/mfa/totp/enroll` and `POST /auth/mfa/totp/disable`."""
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
+# Wiring ----------------------------------------------------------------------------------------
+
+
+def mfa_of(request: Request) -> MfaService:
+    """The second-factor service the lifespan built."""
+    service = state_of(request).mfa
+    if service is None:  # the routes are mounted only with the service
+        raise RuntimeError("the second factor is off")
+    return service
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    error = exc if isinstance(exc, MfaStateError) else MfaStateError()  # registered for it only
+    return problem(409, error.message, code=error.code)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the routes and answer :class:`MfaStateError` with ``409``."""
+    app.include_router(router)
+    app.add_exception_handler(MfaStateError, _conflict)
+
+
+async def _limit(request: Request, response: Response, user_id: str) -> dict[str, str]:
+    headers = await state_of(request).throttle.check(("mfa-user", user_id))
+    response.headers.update(headers)
+    request.state.rate_limit_headers = headers  # read by the problem handlers
+    return headers
+
+
+# Routes ----------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/enroll",
+    response_model=TotpEnrolmentOut,
+    responses={**_UNAUTHORIZED, **_CONFLICT, **_THROTTLED},
+)
+async def enroll(
+    body: PasswordConfirm, claims: Authenticated, request: Request, response: Response
+) -> TotpEnrolmentOut:
+    """Start (or restart, while unconfirmed) a TOTP enrolment; the password is asked again."""
+    await _limit(request, response, str(claims["sub"]))
+    enrolment = await mfa_of(request).enroll(claims, body.password)
+    return TotpEnrolmentOut(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+@router.post(
+    "/confirm",
+    response_model=RecoveryCodesOut,
+    responses={**_UNAUTHORIZED, **_CONFLICT, **_THROTTLED},
+)
+async def confirm(
+    body: TotpCode, claims: Authenticated, request: Request, response: Response, client: Client
+) -> RecoveryCodesOut:
+    """Turn TOTP on with a current code; the recovery codes are shown this once."""
+    await _limit(request, response, str(claims["sub"]))
+    codes = await mfa_of(request).confirm(claims, body.code, client)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post("/verify", response_model=Delivered, responses={**_UNAUTHORIZED, **_THROTTLED})
+async def verify(body: MfaVerify, request: Request, response: Response, client: Client) -> Any:
+    """Login's second step: the challenge and a code buy the session login would have opened."""
+    state = state_of(request)
+    mfa = mfa_of(request)
+    # Verified first: only a genuine challenge names a user whose quota a request may use.
+    claims = mfa.challenge_claims(body.mfa_token)
+    await _limit(request, response, str(claims["sub"]))
+    fingerprint = state.transport.new_fingerprint()
+    pair = await mfa.verify(
+        claims,
+        replace(client, fingerprint=fingerprint),
+        code=body.code,
+        recovery_code=body.recovery_code,
+    )
+    state.metrics.outcomes.labels(route_of(request), "ok").inc()
+    return deliver(state, response, pair, fingerprint)
+
+
+@router.post(
+    "/disable",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_UNAUTHORIZED, **_THROTTLED},
+)
+async def disable(
+    body: PasswordConfirm,
+    claims: Authenticated,
+    request: Request,
+    response: Response,
+    client: Client,
+) -> Response:
+    """Turn TOTP off and delete the recovery codes; the password is asked again."""
+    limits = await _limit(request, response, str(claims["sub"]))
+    await mfa_of(request).disable(claims, body.password, client)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=limits)

@@ -1,0 +1,365 @@
+# mypy: disable-error-code="import-untyped,misc,untyped-decorator"
+# (Django and DRF ship no type information.)
+"""Django REST framework: the shared contract, deny by default, users, token views, the audit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from tests.integrations.django_project import SECRET_KEY, configure, jwtauth_settings
+
+configure()  # before DRF is imported: its views read the settings at import
+
+from django.apps import apps  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.management.base import CommandError  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import override_settings  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from jwtauth.errors import ConfigurationError, WeakSecretError  # noqa: E402
+from jwtauth.integrations._http import Authenticator  # noqa: E402
+from jwtauth.integrations._sync import SyncRuntime  # noqa: E402
+from jwtauth.integrations.django_app.apps import JWTAuthConfig  # noqa: E402
+from jwtauth.integrations.django_app.checks import check_routes, check_settings  # noqa: E402
+from jwtauth.integrations.django_app.conf import parse  # noqa: E402
+from jwtauth.integrations.django_app.routes import audit_routes  # noqa: E402
+from tests.integrations.contract import (  # noqa: E402
+    CASES,
+    PROTECTED,
+    Case,
+    Get,
+    Reply,
+    bearer,
+    check,
+    check_logout_all_propagates,
+)
+
+PASSWORD = "correct horse battery staple"
+
+
+def config() -> JWTAuthConfig:
+    found: JWTAuthConfig = apps.get_app_config("jwtauth")
+    return found
+
+
+@asynccontextmanager
+async def serve(authenticator: Authenticator) -> AsyncIterator[Get]:
+    with override_settings(JWTAUTH=jwtauth_settings(USER="stateless")):
+        config().install(SyncRuntime(authenticator))
+        client = APIClient()
+        try:
+
+            async def get(path: str, headers: Mapping[str, str]) -> Reply:
+                answer = client.get(path, headers=dict(headers))
+                lowered = {k.lower(): v for k, v in answer.headers.items()}
+                return Reply(answer.status_code, lowered, answer.content)
+
+            yield get
+        finally:
+            config().reset()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+async def test_contract(case: Case) -> None:
+    await check(serve, case)
+
+
+@pytest.mark.anyio
+async def test_logout_all_from_another_process_is_honoured_within_a_second(
+    redis_url: str,
+) -> None:
+    assert await check_logout_all_propagates(serve, redis_url) < 1.0
+
+
+# Users and the token views ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def user() -> Iterator[Any]:
+    config().reset()
+    created = get_user_model().objects.create_user("carol", password=PASSWORD)
+    try:
+        yield created
+    finally:
+        created.delete()
+        config().reset()
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+def obtain(client: APIClient) -> dict[str, str]:
+    answer = client.post("/token/obtain/", {"username": "carol", "password": PASSWORD})
+    assert answer.status_code == 200, answer.content
+    assert answer["Cache-Control"] == "no-store"
+    pair: dict[str, str] = answer.json()
+    return pair
+
+
+def me(client: APIClient, access: str) -> int:
+    status: int = client.get("/me", headers=bearer(access)).status_code
+    return status
+
+
+def test_obtain_refresh_and_logout(user: Any, client: APIClient) -> None:
+    pair = obtain(client)
+    assert me(client, pair["access"]) == 200
+    assert client.get("/me", headers=bearer(pair["refresh"])).status_code == 401  # wrong type
+
+    refreshed = client.post("/token/refresh/", {"refresh": pair["refresh"]}).json()
+    assert me(client, refreshed["access"]) == 200
+    assert client.post("/token/logout/", {"refresh": refreshed["refresh"]}).status_code == 200
+    # The session is over: its access tokens, old and new, and its refresh token.
+    assert me(client, refreshed["access"]) == 401
+    assert me(client, pair["access"]) == 401
+    assert client.post("/token/refresh/", {"refresh": refreshed["refresh"]}).status_code == 401
+
+
+def test_a_replayed_refresh_token_ends_the_session(user: Any, client: APIClient) -> None:
+    pair = obtain(client)
+    refreshed = client.post("/token/refresh/", {"refresh": pair["refresh"]}).json()
+    replay = client.post("/token/refresh/", {"refresh": pair["refresh"]})
+    assert replay.status_code == 401
+    assert replay.json()["type"] == "urn:jwtauth:problem:invalid_refresh_token"
+    assert me(client, refreshed["access"]) == 401  # the thief's use revoked the family
+    other = obtain(client)  # another session of the same user is untouched
+    assert me(client, other["access"]) == 200
+
+
+def test_wrong_credentials_are_one_answer(user: Any, client: APIClient) -> None:
+    wrong = client.post("/token/obtain/", {"username": "carol", "password": "nope"})
+    unknown = client.post("/token/obtain/", {"username": "nobody", "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert PASSWORD not in unknown.content.decode()
+
+
+def test_the_database_user_is_cached_briefly(user: Any, client: APIClient) -> None:
+    access = obtain(client)["access"]
+    assert client.get("/me", headers=bearer(access)).json() == {"username": "carol", "type": "User"}
+    with CaptureQueriesContext(connection) as queries:
+        assert me(client, access) == 200
+    assert len(queries) == 0  # served from the cache
+    config().state().users.discard(str(user.pk))
+    with CaptureQueriesContext(connection) as queries:
+        assert me(client, access) == 200
+    assert len(queries) == 1
+
+
+def test_deactivating_a_user_refuses_its_tokens_at_once(user: Any, client: APIClient) -> None:
+    access = obtain(client)["access"]
+    assert me(client, access) == 200  # now cached
+    user.is_active = False
+    user.save()
+    assert me(client, access) == 401
+    assert (
+        client.post("/token/obtain/", {"username": "carol", "password": PASSWORD}).status_code
+        == 401
+    )
+
+
+def test_a_deactivated_user_is_refused_by_a_stateless_service_too(
+    user: Any, client: APIClient
+) -> None:
+    with override_settings(JWTAUTH=jwtauth_settings(USER="stateless")):
+        access = obtain(client)["access"]
+        answer = client.get("/me", headers=bearer(access)).json()
+        assert answer == {"username": str(user.pk), "type": "TokenUser"}
+        with CaptureQueriesContext(connection) as queries:
+            assert me(client, access) == 200
+        assert len(queries) == 0
+        user.is_active = False
+        user.save()  # the signal writes a subject cut-off to the revocation store
+        assert me(client, access) == 401
+
+
+def test_a_deleted_user_is_refused(user: Any, client: APIClient) -> None:
+    access = obtain(client)["access"]
+    with connection.cursor() as cursor:  # as another process would: no signal reaches us
+        cursor.execute("DELETE FROM auth_user WHERE id = %s", [user.pk])
+    config().state().users.discard(str(user.pk))  # as the entry's expiry would
+    answer = client.get("/me", headers=bearer(access))
+    assert answer.status_code == 401
+    assert answer.json()["type"] == "urn:jwtauth:problem:unknown_subject"
+
+
+# Deny by default, public, scopes ----------------------------------------------------------------
+
+
+def test_installing_the_app_makes_authentication_the_default() -> None:
+    from rest_framework.views import APIView
+
+    from jwtauth.integrations.drf import IsAuthenticatedUnlessPublic, JWTAuthentication
+
+    assert list(APIView.permission_classes) == [IsAuthenticatedUnlessPublic]
+    assert list(APIView.authentication_classes) == [JWTAuthentication]
+    assert [w.id for w in check_settings()] == ["jwtauth.W002"]  # in-process revocation only
+    with override_settings(JWTAUTH=jwtauth_settings(REDIS_URL="redis://127.0.0.1:6379/9")):
+        assert check_settings() == []
+
+
+def test_a_default_that_admits_anyone_is_a_check_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rest_framework.permissions import AllowAny
+    from rest_framework.views import APIView
+
+    monkeypatch.setattr(APIView, "permission_classes", [AllowAny])
+    assert [e.id for e in check_settings()] == ["jwtauth.W002", "jwtauth.E002"]
+
+
+def test_public_views_ignore_a_bad_token_and_still_read_a_good_one(
+    user: Any, client: APIClient
+) -> None:
+    access = obtain(client)["access"]
+    assert client.get("/public", headers=bearer("not.a.token")).json()["user"] == "None"
+    assert client.get("/public", headers=bearer(access)).json()["user"] == str(user.pk)
+    assert client.get("/users/").status_code == 200  # a public viewset action
+    assert client.get(f"/users/{user.pk}/").status_code == 401  # its sibling is not public
+
+
+def test_a_scoped_viewset_action(user: Any, client: APIClient) -> None:
+    access = obtain(client)["access"]
+    refused = client.get("/users/admin/", headers=bearer(access))
+    assert refused.status_code == 403
+    assert 'scope="users:admin"' in refused["WWW-Authenticate"]
+
+
+def test_simplejwt_header_types_are_accepted(user: Any, client: APIClient) -> None:
+    with override_settings(JWTAUTH=jwtauth_settings(AUTH_HEADER_TYPES=("JWT",))):
+        access = obtain(client)["access"]
+        assert client.get("/me", headers={"Authorization": f"JWT {access}"}).status_code == 200
+        refused = client.get("/me", headers=bearer(access))
+        assert refused.status_code == 401
+
+
+def test_requests_use_one_background_thread_per_process(user: Any, client: APIClient) -> None:
+    access = obtain(client)["access"]
+    for _ in range(20):
+        assert me(client, access) == 200
+    named = [t for t in threading.enumerate() if t.name == "jwtauth-background"]
+    assert len(named) == 1
+
+
+# Settings -----------------------------------------------------------------------------------------
+
+
+def test_simplejwt_settings_are_read_under_their_own_name() -> None:
+    raw = {**jwtauth_settings(), "ROTATE_REFRESH_TOKENS": True, "USER_ID_CLAIM": "user_id"}
+    options = parse("SIMPLE_JWT", raw, secret_key=SECRET_KEY)
+    assert options.ignored == ("ROTATE_REFRESH_TOKENS", "USER_ID_CLAIM")
+    with override_settings(JWTAUTH=None, SIMPLE_JWT=raw):
+        assert [w.id for w in check_settings()] == ["jwtauth.W001"] * 2 + ["jwtauth.W002"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"SIGNING_KEY": None}, ConfigurationError),  # no fallback to SECRET_KEY
+        ({"SIGNING_KEY": SECRET_KEY + "x" * 20}, None),
+        ({"ISSUER": None}, ConfigurationError),
+        ({"SIGNING_KEY": "short"}, WeakSecretError),
+        ({"SIGINING_KEY": "typo"}, ConfigurationError),
+        ({"USER": "session"}, ConfigurationError),
+        ({"ACCESS_TOKEN_LIFETIME": 0}, ConfigurationError),
+    ],
+)
+def test_settings_are_checked(overrides: dict[str, Any], error: type[Exception] | None) -> None:
+    raw = {k: v for k, v in {**jwtauth_settings(), **overrides}.items() if v is not None}
+    if error is None:
+        parse("JWTAUTH", raw, secret_key=SECRET_KEY)
+        return
+    with pytest.raises(error):
+        parse("JWTAUTH", raw, secret_key=SECRET_KEY)
+
+
+def test_the_secret_key_is_refused_as_signing_key() -> None:
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        parse("JWTAUTH", jwtauth_settings(SIGNING_KEY=SECRET_KEY), secret_key=SECRET_KEY)
+    with override_settings(JWTAUTH=jwtauth_settings(SIGNING_KEY=SECRET_KEY)):
+        errors = check_settings()
+    assert [e.id for e in errors] == ["jwtauth.E001"]
+    assert SECRET_KEY not in errors[0].msg
+
+
+# The audit ------------------------------------------------------------------------------------
+
+
+def test_the_audit_reports_each_action() -> None:
+    rows = {(r.path, r.methods[0]): r.protection for r in audit_routes()}
+    assert rows[(PROTECTED, "GET")] == "protected"
+    assert rows[("/public", "GET")] == "public"
+    assert rows[("/open", "GET")] == "public"  # AllowAny set on the view itself
+    assert rows[("/users/", "GET")] == "public"
+    assert rows[("/users/<pk>/", "GET")] == "protected"
+    assert rows[("/users/admin/", "GET")] == "protected"
+    assert rows[("/token/obtain/", "POST")] == "public"
+    assert check_routes() == []
+
+
+def test_the_audit_flags_what_admits_anonymous_requests() -> None:
+    from django.urls import path
+    from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticatedOrReadOnly
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from jwtauth.integrations.django_app.routes import audit_urlpatterns
+
+    class Mine(BasePermission):
+        pass
+
+    def view_with(*classes: type) -> Any:
+        class View(APIView):
+            permission_classes = classes
+
+            def get(self, request: Any) -> Response:
+                return Response()
+
+            def post(self, request: Any) -> Response:
+                return Response()
+
+        return View.as_view()
+
+    rows = audit_urlpatterns(
+        [
+            path("none", view_with()),
+            path("readonly", view_with(IsAuthenticatedOrReadOnly)),
+            path("mine", view_with(Mine)),
+            path("open", view_with(AllowAny)),
+        ]
+    )
+    found = {(r.path, r.methods[0]): (r.protection, r.detail) for r in rows}
+    assert found[("/none", "GET")][0] == "unprotected"
+    assert found[("/readonly", "GET")][0] == "unprotected"
+    assert found[("/readonly", "POST")][0] == "protected"
+    assert found[("/mine", "GET")] == (
+        "unprotected",
+        "auth=JWTAuthentication perms=Mine (Mine not known to require a user)",
+    )
+    assert found[("/open", "GET")][0] == "public"
+    Mine.requires_authentication = True
+    assert audit_urlpatterns([path("mine", view_with(Mine))])[0].protection == "protected"
+
+
+def test_the_audit_command_exits_non_zero_on_an_unprotected_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    call_command("jwtauth_audit")  # the test URLconf: every route protected or public
+    from jwtauth.audit import RouteRow
+    from jwtauth.integrations.django_app.management.commands import jwtauth_audit
+
+    monkeypatch.setattr(
+        jwtauth_audit, "audit_routes", lambda: [RouteRow("/x", ("GET",), "unprotected", "why")]
+    )
+    with pytest.raises(CommandError) as raised:
+        call_command("jwtauth_audit")
+    assert raised.value.returncode == 1

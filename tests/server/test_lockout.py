@@ -1,0 +1,147 @@
+"""Account lockout over HTTP, on each backend: ten failed logins on one account name lock it for
+the period, whatever the password, and an unknown email locks exactly like a real one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from jwtauth.cli import app as cli
+from jwtauth.config import Settings
+from tests.server.support import PASSWORD, Api, serve
+
+pytestmark = pytest.mark.anyio
+
+THRESHOLD = 10
+
+
+def attempt(email: str, password: str = PASSWORD + "-wrong") -> dict[str, str]:
+    return {"email": email, "password": password}
+
+
+async def fail(client: httpx.AsyncClient, email: str, times: int) -> None:
+    for _ in range(times):
+        answer = await client.post("/auth/login", json=attempt(email))
+        assert answer.status_code == 401, answer.text
+
+
+def assert_locked(answer: httpx.Response, period: int = 900) -> None:
+    assert answer.status_code == 429
+    assert answer.headers["content-type"] == "application/problem+json"
+    body = answer.json()
+    assert body["type"] == "urn:jwtauth:problem:account_locked"
+    assert body["status"] == 429
+    assert 1 <= int(answer.headers["retry-after"]) <= period
+
+
+async def test_the_tenth_failure_locks_even_the_right_password_out(api: Api) -> None:
+    await api.register()
+    await fail(api.client, "alice@example.com", THRESHOLD)
+    locked = await api.client.post("/auth/login", json=attempt("alice@example.com", PASSWORD))
+    assert_locked(locked)
+    assert "alice" not in locked.text
+    # Another account is untouched.
+    await api.register("bob@example.com")
+    await api.login("bob@example.com")
+
+
+async def test_nine_failures_do_not_lock(api: Api) -> None:
+    await api.register()
+    await fail(api.client, "alice@example.com", THRESHOLD - 1)
+    await api.login()
+
+
+async def test_a_good_login_clears_the_count(api: Api) -> None:
+    await api.register()
+    await fail(api.client, "alice@example.com", THRESHOLD - 1)
+    await api.login()
+    await fail(api.client, "alice@example.com", THRESHOLD - 1)
+    await api.login()  # 18 failures in all, never 10 in a row: not locked
+
+
+async def test_an_unknown_email_locks_exactly_like_a_real_one(api: Api) -> None:
+    await api.register()
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for email in ("alice@example.com", "nobody@example.com"):
+        seen = []
+        for _ in range(THRESHOLD + 2):
+            answer = await api.client.post("/auth/login", json=attempt(email))
+            seen.append((answer.status_code, answer.json()["type"]))
+        answers[email] = seen
+    assert answers["alice@example.com"] == answers["nobody@example.com"]
+    assert answers["nobody@example.com"][-1] == (429, "urn:jwtauth:problem:account_locked")
+
+
+async def test_the_account_name_is_normalised(api: Api) -> None:
+    await api.register()
+    await fail(api.client, "Alice@Example.com", THRESHOLD // 2)
+    await fail(api.client, " alice@example.com", THRESHOLD - THRESHOLD // 2)
+    assert_locked(await api.client.post("/auth/login", json=attempt("alice@example.com")))
+
+
+async def test_the_admin_unlocks_with_the_cli(
+    api: Api, server_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await api.register()
+    await fail(api.client, "alice@example.com", THRESHOLD)
+    assert_locked(await api.client.post("/auth/login", json=attempt("alice@example.com", PASSWORD)))
+    monkeypatch.setenv("JWTAUTH_STATE_DIR", str(server_settings.state_dir))
+    if server_settings.database_url is not None:
+        monkeypatch.setenv("JWTAUTH_DATABASE_URL", server_settings.database_url.get_secret_value())
+    # The CLI runs its own event loop, as it does from a shell: in a thread of its own here.
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["users", "unlock", "ALICE@example.com"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: unlocked")
+    await api.login()
+    again = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["users", "unlock", "alice@example.com"]
+    )
+    assert "nothing to unlock" in again.output
+
+
+async def test_a_lockout_is_a_security_event_without_the_email(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    await api.register()
+    with caplog.at_level(logging.INFO, logger="jwtauth.security"):
+        await fail(api.client, "alice@example.com", THRESHOLD)
+    events = [r for r in caplog.records if getattr(r, "event", None) == "account_locked"]
+    assert len(events) == 1
+    logged = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
+    assert "alice" not in logged
+    assert PASSWORD not in logged
+
+
+@pytest.fixture
+async def unlocked(server_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(server_settings.model_copy(update={"lockout": False})) as client:
+        yield client
+
+
+async def test_lockout_can_be_switched_off(unlocked: httpx.AsyncClient) -> None:
+    api = Api(unlocked)
+    await api.register()
+    await fail(unlocked, "alice@example.com", THRESHOLD + 5)
+    await api.login()
+
+
+async def test_the_rate_limit_answers_before_the_lockout_counts(
+    server_settings: Settings,
+) -> None:
+    # With the default limits, 5 attempts a minute per account: the limit refuses the sixth
+    # before it reaches the password check, so the lockout counts only the five that ran.
+    settings = server_settings.model_copy(update={"rate_limits": True})
+    async with serve(settings) as client:
+        api = Api(client)
+        await api.register()
+        await fail(client, "alice@example.com", 5)
+        refused = await client.post("/auth/login", json=attempt("alice@example.com"))
+        assert refused.status_code == 429
+        assert refused.json()["type"] == "urn:jwtauth:problem:rate_limited"

@@ -1,0 +1,176 @@
+"""A whole login, refresh and logout cycle, with every logger at DEBUG, writes no token, no
+password and no secret; and what a library might leak is redacted by the filter create_app
+installs."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jwtauth.config import Settings
+from jwtauth.redaction import REDACTED, RedactingFilter
+from tests.live import JWTAUTH, free_port
+from tests.server.support import PASSWORD, Api, bearer, serve
+
+pytestmark = pytest.mark.anyio
+
+LOGGERS = (
+    "", "jwtauth", "jwtauth.security", "uvicorn", "uvicorn.error", "uvicorn.access", "fastapi",
+    "starlette", "httpx", "httpcore", "sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool",
+    "alembic", "aiosqlite", "asyncpg", "redis", "asyncio",
+)  # fmt: skip
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class EverythingFormatter(logging.Formatter):
+    """The message, the traceback and every `extra` field: all a log shipper could send."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        return f"{record.name} {super().format(record)} {extras!r}"
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """Every record of every logger above, at DEBUG, into one string."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(EverythingFormatter("%(levelname)s %(message)s"))
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    for logger in (logging.getLogger(), logging.getLogger("uvicorn.access")):
+        logger.addHandler(handler)  # uvicorn.access does not propagate
+    try:
+        yield stream
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+        for logger in (logging.getLogger(), logging.getLogger("uvicorn.access")):
+            logger.removeHandler(handler)
+        for h in [handler, *([logging.lastResort] if logging.lastResort else [])]:
+            for f in [f for f in h.filters if isinstance(f, RedactingFilter)]:
+                h.removeFilter(f)
+
+
+@pytest.fixture(params=["sqlite", "postgres+redis"])
+def settings(
+    request: pytest.FixtureRequest, tmp_path: Path, clean_env: None
+) -> tuple[Settings, list[str]]:
+    """HS256 with a configured secret; on PostgreSQL, a URL with a password (the server trusts
+    local connections, so it is sent nowhere, but it is configured like a real one)."""
+    hmac_secret = secrets.token_urlsafe(48)
+    overrides: dict[str, object] = {
+        "state_dir": tmp_path / "state",
+        "rate_limits": False,
+        "algorithm": "HS256",
+        "secret": hmac_secret,
+    }
+    configured = [hmac_secret]
+    if request.param == "postgres+redis":
+        db_password = "pw-" + secrets.token_urlsafe(16)
+        url: str = request.getfixturevalue("postgres_url")
+        overrides["database_url"] = url.replace("postgres@", f"postgres:{db_password}@", 1)
+        overrides["redis_url"] = request.getfixturevalue("redis_url")
+        configured.append(db_password)
+    return Settings.load(**overrides), configured
+
+
+async def test_a_full_cycle_logs_no_token_password_or_secret(
+    logs: io.StringIO, settings: tuple[Settings, list[str]]
+) -> None:
+    config, configured = settings
+    async with serve(config) as client:
+        api = Api(client)
+        first = await api.register_and_login()
+        assert (await api.me(first["access_token"])).status_code == 200
+        rotated = await api.refresh(first["refresh_token"])
+        assert rotated.status_code == 200
+        second = rotated.json()
+        # Reusing the spent refresh token is a security event (logged, with extras).
+        assert (await api.refresh(first["refresh_token"])).status_code == 401
+        third = await api.login()
+        wrong = {"email": "alice@example.com", "password": PASSWORD + " typo"}
+        assert (await client.post("/auth/login", json=wrong)).status_code == 401
+        logout = await client.post("/auth/logout", headers=bearer(third["access_token"]))
+        assert logout.status_code == 204
+    written = logs.getvalue()
+    assert "refresh token reuse" in written  # the capture works: the security event is there
+    tokens = [first["access_token"], first["refresh_token"], second["access_token"],
+              second["refresh_token"], third["access_token"], third["refresh_token"]]  # fmt: skip
+    for value in [*tokens, PASSWORD, PASSWORD + " typo", *configured]:
+        assert value not in written
+        assert value[:12] not in written
+
+
+def fail(message: str) -> None:
+    raise RuntimeError(message)
+
+
+async def test_what_a_library_might_leak_is_redacted(
+    logs: io.StringIO, settings: tuple[Settings, list[str]]
+) -> None:
+    config, configured = settings
+    async with serve(config) as client:
+        tokens = await Api(client).register_and_login()
+        access, refresh = tokens["access_token"], tokens["refresh_token"]
+        # What careless middleware, a driver or a debug hook could write.
+        logging.getLogger("uvicorn.error").debug("headers: %s", {"authorization": bearer(access)})
+        logging.getLogger("uvicorn.access").info("POST /auth/refresh?token=%s 200", access)
+        logging.getLogger("httpx").debug('body: {"refresh_token": "%s"}', refresh)
+        for value in configured:
+            logging.getLogger("sqlalchemy.pool").info("connecting with %s", value)
+        try:
+            fail(f"could not verify {access}")
+        except RuntimeError:
+            logging.getLogger("jwtauth.server").exception("request failed")
+    written = logs.getvalue()
+    for value in (access, refresh, *configured):
+        assert value not in written
+    assert written.count(REDACTED) >= 4 + len(configured)
+    assert "RuntimeError: could not verify [REDACTED]" in written
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_jwtauth_serve_redacts_uvicorns_own_access_log(tmp_path: Path) -> None:
+    """uvicorn configures its handlers after create_app ran; `jwtauth serve` hands them the
+    filter. A token in a query string would otherwise reach its access log verbatim."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JWTAUTH_")}
+    process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+        [str(JWTAUTH), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    token = ".".join(["eyJhbGciOiJFUzI1NiJ9", "eyJzdWIiOiJhIn0", secrets.token_urlsafe(64)])
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # readiness is polled, bounded by the deadline
+            assert process.poll() is None, "jwtauth serve exited"
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "jwtauth serve did not become ready"
+            time.sleep(0.05)
+        assert httpx.get(f"{base}/auth/me", params={"token": token}).status_code == 401
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    written = output.decode()
+    assert '"GET /auth/me?token=[REDACTED] HTTP/1.1" 401' in written, written
+    assert token.split(".")[2][:12] not in written
