@@ -4,11 +4,10 @@ PostgreSQL database (and one Redis), driven by the CLI as an operator would."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,21 +19,14 @@ import pytest
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.redis import RedisRevocationStore
 from jwtauth.tokens.encoding import b64url_decode
+from tests.live import JWTAUTH, live_server
 from tests.server.support import PASSWORD
 
-JWTAUTH = Path(sys.executable).parent / "jwtauth"
 POLL = 0.5  # JWTAUTH_KEYRING_POLL_INTERVAL of the servers: the stated propagation bound
 MARGIN = 2.0  # what the assertions allow beyond the bound (a loaded 2-CPU machine)
 ISSUER = "http://auth.jwtauth.test"
 
 pytestmark = pytest.mark.anyio
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Cluster:
@@ -44,7 +36,7 @@ class Cluster:
         self.env = env
         self.cwd = cwd
         self.urls: list[str] = []
-        self.processes: list[subprocess.Popen[bytes]] = []
+        self._servers = contextlib.ExitStack()
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
@@ -58,38 +50,10 @@ class Cluster:
         )
 
     def start(self) -> None:
-        port = _free_port()
-        process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
-            [str(JWTAUTH), "serve", "--port", str(port)],
-            cwd=self.cwd,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:  # readiness is polled, bounded by the deadline
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"jwtauth serve exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("jwtauth serve did not become ready within 30 s")
-            time.sleep(0.05)
-        self.urls.append(url)
+        self.urls.append(self._servers.enter_context(live_server(self.cwd, self.env)))
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            process.wait(timeout=10)
-            if process.stdout is not None:
-                process.stdout.close()
+        self._servers.close()
 
 
 @pytest.fixture(params=["redis", "database-only"])

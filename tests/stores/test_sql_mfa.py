@@ -8,12 +8,10 @@ import hashlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
 from jwtauth.stores.sql import SQLStore
-from jwtauth.stores.sql_database import upgrade
 from jwtauth.stores.sql_mfa import SQLMfaStore
 from jwtauth.types import MfaStore, TotpRecord, UserRecord
 from tests.stores.test_sql import connections_held
@@ -24,17 +22,6 @@ RACERS = 50
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 OTHER_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 STEP = 56_666_666
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated, empty database. Migrations run here, outside the test's event loop."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'jwtauth.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    upgrade(url)
-    return url
 
 
 @pytest.fixture
