@@ -5,7 +5,8 @@ Audit it:      jwtauth audit-routes example_app:app --app-dir examples/fastapi_a
 
 By default it makes its own development key and logs a demo token at start-up. Set
 ``EXAMPLE_JWKS_URL`` (with ``EXAMPLE_ISSUER`` and ``EXAMPLE_AUDIENCE``) to verify the tokens of
-a running ``jwtauth serve`` instead (resource-server mode).
+a running ``jwtauth serve`` instead (resource-server mode), and ``EXAMPLE_REDIS_URL`` (the
+server's ``JWTAUTH_REDIS_URL``) so that its logouts reach this service.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the annotations at run time.
@@ -19,14 +20,28 @@ from starlette.responses import PlainTextResponse
 
 from jwtauth import KeyRing, TokenManager, generate_key
 from jwtauth.integrations._http import Authenticator
-from jwtauth.integrations.fastapi import JWTAuth, current_user, public, require_scopes
+from jwtauth.integrations.fastapi import (
+    JWTAuth,
+    current_claims,
+    current_user,
+    public,
+    require_scopes,
+)
 from jwtauth.jwks_client import JWKSClient, JWKSOptions
-from jwtauth.types import Claims
+from jwtauth.stores.redis import RedisRevocationStore
+from jwtauth.types import Claims, RevocationStore
 
 __all__ = ["app"]
 
 log = logging.getLogger("example")
 USERS = {"alice": {"name": "Alice", "plan": "pro"}}
+
+
+def revocations() -> RevocationStore | None:
+    """With EXAMPLE_REDIS_URL, the auth server's revocations (logout, logout-all) reach us
+    through Redis pub/sub into a local view: no Redis round trip per request."""
+    url = os.environ.get("EXAMPLE_REDIS_URL")
+    return RedisRevocationStore(url) if url else None
 
 
 def authenticator() -> Authenticator:
@@ -35,7 +50,8 @@ def authenticator() -> Authenticator:
     if url:
         issuer = os.environ.get("EXAMPLE_ISSUER", "http://127.0.0.1:8000")
         audience = os.environ.get("EXAMPLE_AUDIENCE", "jwtauth")
-        return JWKSClient(JWKSOptions(url, issuer, audience)).authenticator(realm="shop")
+        client = JWKSClient(JWKSOptions(url, issuer, audience))
+        return client.authenticator(realm="shop", revocations=revocations())
     manager = TokenManager(
         KeyRing(generate_key("ES256")), issuer="https://example", audience="shop"
     )
@@ -55,6 +71,11 @@ JWTAuth(authenticator(), user_loader=load_user).protect(app)
 @public
 async def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.get("/whoami")
+async def whoami(claims: Annotated[Claims, Depends(current_claims)]) -> dict[str, str]:
+    return {"sub": str(claims["sub"])}
 
 
 @app.get("/me")
