@@ -297,6 +297,18 @@ def test_config_check_fails_in_production_without_issuer(
     assert "JWTAUTH_ISSUER must be set in production" in one_line_error(result)
 
 
+def test_config_check_fails_in_production_with_a_plain_http_issuer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_key(tmp_path / "k.pem", Algorithm.ES256)
+    monkeypatch.setenv("JWTAUTH_ENV", "production")
+    monkeypatch.setenv("JWTAUTH_PRIVATE_KEY_FILE", str(tmp_path / "k.pem"))
+    monkeypatch.setenv("JWTAUTH_ISSUER", "http://auth.example.com")
+    assert "must be an https:// URL" in one_line_error(run("config", "check"))
+    monkeypatch.setenv("JWTAUTH_HTTPS", "off")  # TLS ends where the server cannot see it
+    assert run("config", "check").exit_code == 0
+
+
 def test_config_check_fails_in_production_with_neither(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JWTAUTH_ENV", "production")
     line = one_line_error(run("config", "check"))

@@ -196,7 +196,7 @@ def config_check() -> None:
     try:
         source = keyring_source(settings)
         if settings.is_production:
-            settings.issuer_for("", 0)
+            settings.https_origin(settings.issuer_for("", 0))
     except JWTAuthError as exc:
         raise _fail(exc.message) from None
     if isinstance(source, ManagedKeyring):

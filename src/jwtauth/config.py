@@ -300,6 +300,23 @@ class Settings(BaseSettings):
             return self.database_url.get_secret_value()
         return f"sqlite+aiosqlite:///{self.state_dir / 'jwtauth.db'}"
 
+    def https_origin(self, issuer: str) -> str | None:
+        """Where production sends a plain-HTTP request: the issuer's origin, on HTTPS; ``None``
+        outside production or with ``https=off``.
+
+        Raises:
+            ConfigurationError: the requirement is on and the issuer is not an ``https://`` URL.
+        """
+        if not self.is_production or self.https == "off":
+            return None
+        parts = urlsplit(issuer)
+        if parts.scheme != "https" or not parts.netloc:
+            raise ConfigurationError(
+                f"{ENV_PREFIX}ISSUER must be an https:// URL in production (or set "
+                f"{ENV_PREFIX}HTTPS=off when TLS ends somewhere the server cannot see)"
+            )
+        return f"https://{parts.netloc}"
+
     def issuer_for(self, host: str, port: int) -> str:
         """The configured issuer, or ``http://{host}:{port}`` outside production."""
         if self.issuer:

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
@@ -176,11 +175,12 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    if settings.is_production and settings.https != "off":
+    origin = settings.https_origin(issuer)
+    if origin is not None:
         app.add_middleware(
             HTTPSRequiredMiddleware,
             mode=settings.https,
-            origin=_https_origin(issuer),
+            origin=origin,
             trusted_proxies=settings.trusted_proxies,
         )
     # Added last, so it is outermost: refusals from the middleware above get the headers too.
@@ -208,17 +208,6 @@ async def _close(limiter: Any, revocations: RevocationStore, store: SQLStore) ->
         with contextlib.suppress(Exception):
             await close()
     await store.close()
-
-
-def _https_origin(issuer: str) -> str:
-    """The scheme and authority a plain-HTTP request is redirected to: the issuer's, on HTTPS."""
-    parts = urlsplit(issuer)
-    if parts.scheme != "https" or not parts.netloc:
-        raise ConfigurationError(
-            "JWTAUTH_ISSUER must be an https:// URL in production (or set JWTAUTH_HTTPS=off "
-            "when TLS ends somewhere the server cannot see)"
-        )
-    return f"https://{parts.netloc}"
 
 
 def _document(app: FastAPI, path: str, item: dict[str, Any]) -> None:
