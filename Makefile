@@ -25,8 +25,8 @@ run: install
 	$(VENV)/bin/jwtauth serve
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -49,6 +49,7 @@ bench: install wrk
 	$(VENV)/bin/python -m bench.tokens
 	$(VENV)/bin/python -m bench.server
 	$(VENV)/bin/python -m bench.integrations
+	$(VENV)/bin/python -m bench.wsgi
 	$(VENV)/bin/python -m bench.transit
 
 clean:

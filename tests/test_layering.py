@@ -22,8 +22,9 @@ CORE_MODULES = (
     "jwtauth.tokens.claims",
     "jwtauth.revocation",
     "jwtauth.testing",
-    # The adapters' shared layer and the route audit are framework-free too (decision 020).
+    # The adapters' shared layers and the route audit are framework-free too (decisions 020, 021).
     "jwtauth.integrations._http",
+    "jwtauth.integrations._sync",
     "jwtauth.audit",
 )
 

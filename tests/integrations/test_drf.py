@@ -363,3 +363,14 @@ def test_the_audit_command_exits_non_zero_on_an_unprotected_route(
     with pytest.raises(CommandError) as raised:
         call_command("jwtauth_audit")
     assert raised.value.returncode == 1
+
+
+def test_the_modules_needing_django_settings_declare_all() -> None:
+    import importlib
+
+    from tests.test_public_api import NEEDS_DJANGO_SETTINGS
+
+    for name in NEEDS_DJANGO_SETTINGS:
+        module = importlib.import_module(name)
+        for exported in module.__all__:
+            assert hasattr(module, exported), f"{name}.{exported}"

@@ -276,3 +276,9 @@ def test_the_audit_reports_what_the_extension_enforces(tokens: Tokens) -> None:
 def test_scopes_must_be_a_collection_of_names() -> None:
     with pytest.raises(ConfigurationError):
         jwt_required(scopes="items:write")
+
+
+def test_the_synchronous_runtime_loads_no_framework() -> None:
+    from tests.test_layering import FORBIDDEN_IN_CORE, loaded
+
+    assert loaded("jwtauth.integrations._sync", FORBIDDEN_IN_CORE) == ""

@@ -1,10 +1,10 @@
 """The shop's URLs: the token views and the API router."""
 
 from django.urls import include, path
+from orders.views import HealthView, OrderViewSet, UserViewSet
 from rest_framework import routers
 
 from jwtauth.integrations.drf import token_urls
-from orders.views import HealthView, OrderViewSet, UserViewSet
 
 router = routers.DefaultRouter()
 router.register("users", UserViewSet)

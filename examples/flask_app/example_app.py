@@ -1,0 +1,64 @@
+"""A small Flask service protected by jwtauth, deny by default, with the auth server's cookies.
+
+Run it:        flask --app example_app run          (from examples/flask_app)
+Audit it:      jwtauth audit-routes example_app:app --app-dir examples/flask_app
+
+It makes its own development key and logs a demo token at start-up. A browser client of a
+``jwtauth serve`` instance with ``JWTAUTH_COOKIE_TRANSPORT=true`` is accepted through the same
+cookies (``JWTAUTH_COOKIES``), unsafe methods then needing the ``X-CSRF-Token`` header.
+"""
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from jwtauth import KeyRing, TokenManager, generate_key
+from jwtauth.integrations.flask import (
+    JWTAuth,
+    current_user,
+    get_jwt_identity,
+    jwt_required,
+    public,
+)
+
+__all__ = ["app", "auth", "manager"]
+
+log = logging.getLogger("example")
+USERS = {"alice": {"name": "Alice", "plan": "pro"}}
+ORDERS: dict[str, list[dict[str, Any]]] = {"alice": [{"id": 1, "item": "teapot"}]}
+
+manager = TokenManager(KeyRing(generate_key("ES256")), issuer="https://example", audience="shop")
+log.warning("demo token: %s", manager.issue("alice", claims={"scope": "orders:read"}))
+
+app = Flask("shop")
+app.config.update(JWTAUTH_PROTECT_ALL=True, JWTAUTH_COOKIES=True)
+auth = JWTAuth(app, manager)
+
+
+@auth.user_lookup_loader
+def load_user(claims: Any) -> dict[str, str] | None:
+    return USERS.get(claims["sub"])
+
+
+@app.get("/health")
+@public
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.get("/me")
+def me() -> dict[str, str]:
+    return {"id": get_jwt_identity(), **current_user}
+
+
+@app.get("/orders")
+@jwt_required(scopes=["orders:read"])
+def orders() -> list[dict[str, Any]]:
+    return ORDERS.get(get_jwt_identity(), [])
+
+
+@app.post("/orders")
+@jwt_required(scopes=["orders:write"])
+def add_order() -> dict[str, int]:
+    return {"id": 2}

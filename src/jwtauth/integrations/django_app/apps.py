@@ -1,0 +1,167 @@
+"""The Django app: settings, deny-by-default DRF defaults, user signals, checks, the audit.
+
+Add ``"jwtauth.integrations.django_app"`` to ``INSTALLED_APPS`` (after ``rest_framework``).
+On start-up it fills in what ``REST_FRAMEWORK`` leaves unset: jwtauth's authentication, its
+deny-by-default permission and its problem+json exception handler. What the project sets
+explicitly is kept, and the system check (``manage.py check``) reports a default that lets
+anonymous requests through.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import AppConfig, apps  # type: ignore[import-untyped]
+from django.conf import settings  # type: ignore[import-untyped]
+from django.core.signals import setting_changed  # type: ignore[import-untyped]
+from django.db.models.signals import post_delete, post_save  # type: ignore[import-untyped]
+
+from jwtauth.errors import ConfigurationError
+from jwtauth.integrations._sync import SyncRuntime
+from jwtauth.integrations.django_app.conf import (
+    SETTINGS_NAMES,
+    Options,
+    build_runtime,
+    parse,
+    settings_of,
+)
+from jwtauth.integrations.django_app.users import UserCache
+
+__all__ = ["DRF_DEFAULTS", "JWTAuthConfig", "State", "state"]
+
+_log = logging.getLogger("jwtauth.integrations.django")
+
+DRF_DEFAULTS = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["jwtauth.integrations.drf.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["jwtauth.integrations.drf.IsAuthenticatedUnlessPublic"],
+    "EXCEPTION_HANDLER": "jwtauth.integrations.drf.exception_handler",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What the integration runs on, built once from the settings."""
+
+    options: Options
+    runtime: SyncRuntime
+    users: UserCache
+
+
+class JWTAuthConfig(AppConfig):  # type: ignore[misc]
+    """``jwtauth.integrations.django_app``: see the module docstring."""
+
+    name = "jwtauth.integrations.django_app"
+    label = "jwtauth"
+    verbose_name = "jwtauth"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._state: State | None = None
+        self._lock = threading.Lock()
+
+    def ready(self) -> None:
+        from jwtauth.integrations.django_app import checks  # noqa: F401, PLC0415 - registers
+
+        _fill_drf_defaults()
+        setting_changed.connect(self._setting_changed, dispatch_uid="jwtauth-settings")
+        user_model = settings.AUTH_USER_MODEL
+        post_save.connect(self._user_saved, sender=user_model, dispatch_uid="jwtauth-save")
+        post_delete.connect(self._user_deleted, sender=user_model, dispatch_uid="jwtauth-del")
+
+    # State ----------------------------------------------------------------------------------
+
+    def state(self) -> State:
+        """The integration's state, built from the settings on first use."""
+        current = self._state
+        if current is not None:
+            return current
+        with self._lock:
+            if self._state is None:
+                source, raw = settings_of(settings)
+                options = parse(source, raw, secret_key=getattr(settings, "SECRET_KEY", None))
+                cache = UserCache(options.user_cache_seconds, options.user_cache_size)
+                self._state = State(options, build_runtime(options), cache)
+            return self._state
+
+    def install(self, runtime: SyncRuntime) -> State:
+        """Verify with ``runtime`` (an authenticator of your own: a JWKS client, a keyring
+        from a secrets manager) instead of the one the settings describe; the settings still
+        give the header, user and view options. The previous runtime is closed."""
+        source, raw = settings_of(settings)
+        options = parse(source, raw, secret_key=getattr(settings, "SECRET_KEY", None))
+        self.reset()
+        with self._lock:
+            cache = UserCache(options.user_cache_seconds, options.user_cache_size)
+            self._state = State(options, runtime, cache)
+            return self._state
+
+    def reset(self) -> None:
+        """Forget the state (its runtime closed); the next request rebuilds it from settings."""
+        with self._lock:
+            current, self._state = self._state, None
+        if current is not None:
+            current.runtime.close()
+
+    def _setting_changed(self, *, setting: str, **kwargs: Any) -> None:
+        if setting in SETTINGS_NAMES or setting == "SECRET_KEY":
+            self.reset()
+        elif setting == "REST_FRAMEWORK":
+            _fill_drf_defaults()
+
+    # Users ----------------------------------------------------------------------------------
+
+    def _user_saved(self, *, instance: Any, **kwargs: Any) -> None:
+        self.user_changed(instance, gone=not getattr(instance, "is_active", True))
+
+    def _user_deleted(self, *, instance: Any, **kwargs: Any) -> None:
+        self.user_changed(instance, gone=True)
+
+    def user_changed(self, user: Any, *, gone: bool) -> None:
+        """Drop ``user`` from this process's cache; when deactivated or deleted, also revoke
+        every token issued to it so far, in every process (a subject cut-off)."""
+        current = self._state
+        if current is None:
+            return
+        subject = str(getattr(user, current.options.user_id_field))
+        current.users.discard(subject)
+        store = current.runtime.revocations
+        if not gone or store is None:
+            return
+        issuer = current.options.issuer
+        try:
+            current.runtime.call(store.revoke_subject(issuer, subject, time.time()))
+        except Exception as exc:  # the save itself has happened; say loudly what did not
+            _log.error(  # no traceback: it could carry connection details
+                "jwtauth: could not revoke the tokens of a deactivated user (%s)",
+                type(exc).__name__,
+            )
+
+
+def state() -> State:
+    """The installed app's :class:`State`.
+
+    Raises:
+        ConfigurationError: the app is not in ``INSTALLED_APPS``, or the settings are invalid.
+    """
+    try:
+        config: JWTAuthConfig = apps.get_app_config("jwtauth")
+    except LookupError:
+        raise ConfigurationError(
+            "add 'jwtauth.integrations.django_app' to INSTALLED_APPS"
+        ) from None
+    return config.state()
+
+
+def _fill_drf_defaults() -> None:
+    configured = dict(getattr(settings, "REST_FRAMEWORK", None) or {})
+    missing = {k: v for k, v in DRF_DEFAULTS.items() if k not in configured}
+    if not missing:
+        return
+    settings.REST_FRAMEWORK = {**configured, **missing}
+    from rest_framework.settings import api_settings  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    api_settings.reload()

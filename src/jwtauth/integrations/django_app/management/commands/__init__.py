@@ -1,0 +1,3 @@
+"""``manage.py jwtauth_audit``."""
+
+__all__: list[str] = []
