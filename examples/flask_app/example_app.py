@@ -3,17 +3,21 @@
 Run it:        flask --app example_app run          (from examples/flask_app)
 Audit it:      jwtauth audit-routes example_app:app --app-dir examples/flask_app
 
-It makes its own development key and logs a demo token at start-up. A browser client of a
+It makes its own development key and logs a demo token at start-up; with ``EXAMPLE_JWKS_URL``
+(``EXAMPLE_ISSUER``, ``EXAMPLE_AUDIENCE``, ``EXAMPLE_REDIS_URL``) it verifies the tokens of a
+running ``jwtauth serve`` instead, and hears its logouts through Redis. A browser client of a
 ``jwtauth serve`` instance with ``JWTAUTH_COOKIE_TRANSPORT=true`` is accepted through the same
 cookies (``JWTAUTH_COOKIES``), unsafe methods then needing the ``X-CSRF-Token`` header.
 """
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask
 
 from jwtauth import KeyRing, TokenManager, generate_key
+from jwtauth.integrations._http import Authenticator
 from jwtauth.integrations.flask import (
     JWTAuth,
     current_user,
@@ -21,6 +25,8 @@ from jwtauth.integrations.flask import (
     jwt_required,
     public,
 )
+from jwtauth.jwks_client import JWKSClient, JWKSOptions
+from jwtauth.stores.redis import RedisRevocationStore
 
 __all__ = ["app", "auth", "manager"]
 
@@ -29,11 +35,27 @@ USERS = {"alice": {"name": "Alice", "plan": "pro"}}
 ORDERS: dict[str, list[dict[str, Any]]] = {"alice": [{"id": 1, "item": "teapot"}]}
 
 manager = TokenManager(KeyRing(generate_key("ES256")), issuer="https://example", audience="shop")
-log.warning("demo token: %s", manager.issue("alice", claims={"scope": "orders:read"}))
+
+
+def authenticator() -> Authenticator:
+    """Resource-server mode with EXAMPLE_JWKS_URL (and EXAMPLE_REDIS_URL for the server's
+    logouts), else the development key above and a demo token in the log."""
+    url = os.environ.get("EXAMPLE_JWKS_URL")
+    if url:
+        issuer = os.environ.get("EXAMPLE_ISSUER", "http://127.0.0.1:8000")
+        audience = os.environ.get("EXAMPLE_AUDIENCE", "jwtauth")
+        redis = os.environ.get("EXAMPLE_REDIS_URL")
+        revocations = RedisRevocationStore(redis) if redis else None
+        return JWKSClient(JWKSOptions(url, issuer, audience)).authenticator(
+            realm="shop", revocations=revocations
+        )
+    log.warning("demo token: %s", manager.issue("alice", claims={"scope": "orders:read"}))
+    return Authenticator(manager, realm="shop")
+
 
 app = Flask("shop")
 app.config.update(JWTAUTH_PROTECT_ALL=True, JWTAUTH_COOKIES=True)
-auth = JWTAuth(app, manager)
+auth = JWTAuth(app, authenticator())
 
 
 @auth.user_lookup_loader
@@ -45,6 +67,11 @@ def load_user(claims: Any) -> dict[str, str] | None:
 @public
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.get("/whoami")
+def whoami() -> dict[str, str]:
+    return {"sub": str(get_jwt_identity())}
 
 
 @app.get("/me")

@@ -1,5 +1,6 @@
-"""The revocation bound end to end: a logout at a live `jwtauth serve` is honoured by the FastAPI
-example service, which verifies through the server's JWKS and hears revocations over Redis."""
+"""The revocation bound end to end: a logout at a live `jwtauth serve` is honoured by the example
+services (FastAPI under uvicorn, Flask under a gunicorn sync worker), which verify through the
+server's JWKS and hear revocations over Redis."""
 
 from __future__ import annotations
 
@@ -17,8 +18,16 @@ from tests.integrations.contract import LOGOUT_ALL_BOUND
 from tests.live import free_port, live_server
 from tests.server.support import PASSWORD
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi_app"
-UVICORN = Path(sys.executable).parent / "uvicorn"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BIN = Path(sys.executable).parent
+
+
+def command(example: str, port: int) -> list[str]:
+    if example == "fastapi":
+        app_dir = str(EXAMPLES / "fastapi_app")
+        return [str(BIN / "uvicorn"), "example_app:app", "--app-dir", app_dir, "--port", str(port)]
+    app_dir = str(EXAMPLES / "flask_app")
+    return [str(BIN / "gunicorn"), "--chdir", app_dir, "-b", f"127.0.0.1:{port}", "example_app:app"]
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
@@ -37,9 +46,11 @@ def wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def services(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, str]]:
-    """The auth server and the example service, sharing one Redis."""
+@pytest.fixture(params=["fastapi", "flask"])
+def services(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str
+) -> Iterator[tuple[str, str]]:
+    """The auth server and an example service, sharing one Redis."""
     with live_server(tmp_path, {"JWTAUTH_REDIS_URL": redis_url}) as server:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JWTAUTH_", "EXAMPLE_"))}
@@ -48,8 +59,8 @@ def services(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, str]]:
             "EXAMPLE_ISSUER": server,
             "EXAMPLE_REDIS_URL": redis_url,
         }
-        example = subprocess.Popen(  # noqa: S603 - uvicorn from our venv, fixed arguments
-            [str(UVICORN), "example_app:app", "--app-dir", str(EXAMPLE), "--port", str(port)],
+        example = subprocess.Popen(  # noqa: S603 - a server from our venv, fixed arguments
+            command(request.param, port),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
