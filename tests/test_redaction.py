@@ -8,8 +8,10 @@ import json
 import logging
 import logging.config
 import secrets
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -319,3 +321,29 @@ def test_settings_hand_over_their_credentials_and_url_passwords() -> None:
     assert {hmac_secret, db_pw, db_pw.replace("@", "%40")} <= set(values)
     redactor = RedactingFilter(values)
     assert db_pw not in redactor.redact(f"login as app with {db_pw}")
+
+
+# Denial of service ------------------------------------------------------------------------------
+
+ADVERSARIAL = {
+    # A request line a client chooses, as uvicorn's access log writes it.
+    "dashes before a keyword": "GET /" + "a-" * 500_000 + "token HTTP/1.1",
+    "a run of JWS header starts": "eyJ" * 350_000,
+    "a run of JWE-like starts": "ew-" * 350_000,
+    "schemes without a colon": "a-" * 500_000 + "://",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_redaction_stays_linear_on_a_megabyte_a_client_chose(name: str) -> None:
+    # Each of these once took time quadratic in its length (64 KB: 11 s; 1 MB: most of an
+    # hour) on the event-loop thread. Linear, a megabyte takes a few seconds at most; the
+    # generous limit only tells a hang from a run, it measures nothing.
+    code = (
+        "import sys; from jwtauth.redaction import RedactingFilter; "
+        "from tests.test_redaction import ADVERSARIAL; "
+        f"RedactingFilter().redact(ADVERSARIAL[{name!r}])"
+    )
+    subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).parents[1]
+    )

@@ -47,26 +47,30 @@ _SHAPES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...
     (re.compile(r"(?i)\b(bearer)(\s+)[^\s\"',;]+"), rf"\1\2{REDACTED}"),
     # Compact JWS or JWE: a header that decodes to a JSON object ({" is `eyJ`), then segments;
     # a non-canonical header ({ " or {\n) needs three segments to count.
-    (re.compile(rf"eyJ{_B64URL}*\.{_B64URL}*(?:\.{_B64URL}*)*"), REDACTED),
-    (re.compile(rf"\be[wy]{_B64URL}{{6,}}(?:\.{_B64URL}+){{2,4}}"), REDACTED),
+    # Each starts only where a base64url run starts: started inside one (`eyJeyJeyJ...`), every
+    # start would rescan the run to its end, quadratic in a client-chosen request line.
+    (re.compile(rf"(?<![\w-])eyJ{_B64URL}*\.{_B64URL}*(?:\.{_B64URL}*)*"), REDACTED),
+    (re.compile(rf"(?<![\w-])e[wy]{_B64URL}{{6,}}(?:\.{_B64URL}+){{2,4}}"), REDACTED),
     # `password=...`, "refresh_token": "...", secret: ... (JSON, form bodies, reprs, key=value).
+    # The name's prefix is bounded: `[\w-]*` there let a path like `a-a-a-...token` (which a
+    # client can put in the access log) backtrack quadratically and stall the event loop.
     (
         re.compile(
             r"""(?ix)
-            (?P<key>\b[\w-]*(?:password|passwd|secret|token|api[_-]?key)["']?\s*[:=]\s*)
+            (?P<key>\b[\w-]{0,32}?(?:password|passwd|secret|token|api[_-]?key)["']?\s*[:=]\s*)
             (?:b?(?P<q>["'])(?:(?!(?P=q)).)*(?P=q)|\[REDACTED\]|[^\s&,;"'}\])]+)
             """
         ),
         _keep_quotes,  # `[REDACTED]` is matched whole, so a second pass changes nothing
     ),
-    # scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*):[^@/\s]+@"), rf"\1:{REDACTED}@"),
+    # scheme://user:password@host (a bounded scheme, for the same reason as above)
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://[^:/@\s]*):[^@/\s]+@"), rf"\1:{REDACTED}@"),
 )
 
 # Something at least one shape above needs; most log lines have none, and one search is cheaper
 # than running every shape (about 4x on an access-log record).
 _ANY_SHAPE = re.compile(
-    r"(?i)eyJ|\be[wy][\w-]{6,}\.|bearer|authorization|passw|secret|token|api[_-]?key|://"
+    r"(?i)eyJ|(?<![\w-])e[wy][\w-]{6,}\.|bearer|authorization|passw|secret|token|api[_-]?key|://"
 )
 
 # The attributes every LogRecord has; any other attribute came from `extra=`.
