@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Host, Mount, Route, Router
 
 from jwtauth.audit import audit
 from jwtauth.errors import ConfigurationError
@@ -124,6 +124,23 @@ async def test_a_public_marker_opens_only_its_methods_and_its_pattern() -> None:
         assert (await http.delete("/items/7")).status_code == 401
         assert (await http.get("/items/x")).status_code == 401  # no public route matches
         assert (await http.get("/docs/page")).status_code == 401
+
+
+async def test_a_public_route_opens_only_the_requests_dispatched_to_it() -> None:
+    # The router runs the first route that matches, on the matching host; a public pattern
+    # further down, or a public route of another host, must not open a protected one.
+    routes = [
+        Route("/users/me", claims, methods=["GET", "POST"]),
+        public(Route("/users/{uid}", ok, methods=["GET", "POST"])),
+        Host("admin.example.com", app=Router(routes=[Route("/", claims)])),
+        Host("www.example.com", app=Router(routes=[public(Route("/", ok))])),
+    ]
+    app = app_with(Tokens().authenticator(), routes)
+    async with client(app) as http:
+        assert (await http.post("/users/me")).status_code == 401
+        assert (await http.post("/users/42")).status_code == 200
+        assert (await http.get("/", headers={"host": "admin.example.com"})).status_code == 401
+        assert (await http.get("/", headers={"host": "www.example.com"})).status_code == 200
 
 
 async def test_require_scopes_on_a_public_route_still_requires_a_token() -> None:

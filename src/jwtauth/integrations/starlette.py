@@ -24,7 +24,15 @@ from typing import Any
 
 from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute, compile_path
+from starlette.routing import (
+    BaseRoute,
+    Host,
+    Match,
+    Mount,
+    Route,
+    WebSocketRoute,
+    compile_path,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jwtauth.audit import RouteRow
@@ -109,9 +117,17 @@ class JWTAuthMiddleware:
         method = scope.get("method", "WEBSOCKET")
         if self._paths.covers(path, method):
             return True
+        app = scope.get("app", self.app)
         if self._marked is None:
-            self._marked = _PublicPaths.of_routes(scope.get("app", self.app))
-        return self._marked.covers(path, method)
+            self._marked = _PublicPaths.of_routes(app)
+        # The patterns only pre-select (a protected request pays nothing more); what decides is
+        # the route Starlette will dispatch to, in its order and for this host: a public
+        # `/users/{uid}` must not open a protected `/users/me` listed before it, nor a public
+        # `/` on one Host open `/` on another.
+        if not self._marked.covers(path, method):
+            return False
+        route = _dispatched(getattr(app, "routes", ()), scope)
+        return route is not None and _marked(route)
 
     async def _refuse(self, exc: JWTAuthError, scope: Scope, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -245,6 +261,19 @@ class _PublicPaths:
             (allowed is None or method in allowed) and pattern.match(path)
             for pattern, allowed in self._patterns
         )
+
+
+def _dispatched(routes: Collection[BaseRoute], scope: Scope) -> BaseRoute | None:
+    """The route Starlette's router would run for ``scope``: the first full match, in order,
+    descending into unmarked mounts and hosts; ``None`` when none matches."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is not Match.FULL:
+            continue
+        if isinstance(route, Mount | Host) and route.routes and not _marked(route):
+            return _dispatched(route.routes, {**scope, **child})
+        return route
+    return None
 
 
 def _marked(route: BaseRoute) -> bool:
