@@ -18,7 +18,7 @@ import pyotp
 import pytest
 from fastapi import FastAPI
 
-from jwtauth.auth.mfa import MfaService
+from jwtauth.auth.mfa import MfaService, second_factor_key
 from jwtauth.config import Settings
 from jwtauth.server import create_app
 from jwtauth.testing import FrozenClock
@@ -83,7 +83,11 @@ class Enrolled:
 
 async def enrol(server: Server) -> Enrolled:
     """Register, log in, enrol and confirm; the clock then moves to the next step."""
-    pair = await Api(server.client).register_and_login(EMAIL)
+    return await enrol_logged_in(server, await Api(server.client).register_and_login(EMAIL))
+
+
+async def enrol_logged_in(server: Server, pair: dict[str, Any]) -> Enrolled:
+    """Enrol and confirm with this session's access token; the clock then moves a step on."""
     started = await server.client.post(
         "/auth/mfa/totp/enroll", json={"password": PASSWORD}, headers=bearer(pair["access_token"])
     )
@@ -322,19 +326,30 @@ async def test_confirm_without_an_enrolment_is_409(server: Server) -> None:
     assert_problem(refused, 409, "mfa_not_enrolled")
 
 
-async def test_disable_needs_the_password_and_restores_plain_login(
+async def test_disable_needs_the_password_and_a_code_and_restores_plain_login(
     server: Server, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="jwtauth.security"):
         enrolled = await enrol(server)
         auth = bearer(enrolled.access_token)
+        code = enrolled.code(server.clock)
         wrong = await server.client.post(
-            "/auth/mfa/totp/disable", json={"password": PASSWORD + "x"}, headers=auth
+            "/auth/mfa/totp/disable", json={"password": PASSWORD + "x", "code": code}, headers=auth
         )
         assert_problem(wrong, 401, "invalid_credentials")
+        # A stolen token and a phished password are not enough: the second factor is asked.
+        no_code = await server.client.post(
+            "/auth/mfa/totp/disable", json={"password": PASSWORD}, headers=auth
+        )
+        assert no_code.status_code == 422
+        bad = f"{(int(code) + 1) % 1_000_000:06d}"
+        wrong_code = await server.client.post(
+            "/auth/mfa/totp/disable", json={"password": PASSWORD, "code": bad}, headers=auth
+        )
+        assert_problem(wrong_code, 401, "invalid_mfa_code")
         await challenge(server)  # still on
         done = await server.client.post(
-            "/auth/mfa/totp/disable", json={"password": PASSWORD}, headers=auth
+            "/auth/mfa/totp/disable", json={"password": PASSWORD, "code": code}, headers=auth
         )
         assert done.status_code == 204
     assert set(await Api(server.client).login(EMAIL)) == TOKEN_PAIR_KEYS
@@ -399,3 +414,39 @@ async def test_the_endpoints_are_in_the_openapi_schema(server: Server) -> None:
         assert set(operation["responses"]) == statuses, name
     login = paths["/auth/login"]["post"]["responses"]["200"]["content"]["application/json"]
     assert "MfaChallengeOut" in json.dumps(login["schema"])
+
+
+async def test_wrong_codes_lock_the_second_factor_even_with_rate_limits_off(
+    server: Server,
+) -> None:
+    # The `server` fixture runs with JWTAUTH_RATE_LIMITS=false: the lockout alone stops guessing.
+    enrolled = await enrol(server)
+    mfa_token = await challenge(server)
+    wrong = f"{(int(enrolled.code(server.clock)) + 1) % 1_000_000:06d}"
+    for _ in range(10):
+        assert_problem(await verify(server, mfa_token, code=wrong), 401, "invalid_mfa_code")
+    # The tenth wrong code locked the second factor and spent the challenge being guessed at.
+    spent = await verify(server, mfa_token, code=enrolled.code(server.clock))
+    assert_problem(spent, 401, "invalid_mfa_challenge")
+    locked = await verify(server, await challenge(server), code=enrolled.code(server.clock))
+    assert_problem(locked, 429, "account_locked")
+    assert int(locked.headers["retry-after"]) >= 1
+    # Lifted (by time, or here directly), a new challenge and the right code work again.
+    state = server.app.state.jwtauth
+    user_id = state.service.tokens.verify(enrolled.access_token)["sub"]
+    await state.service.clear_failures(second_factor_key(user_id))
+    fresh = await challenge(server)
+    assert (await verify(server, fresh, code=enrolled.code(server.clock))).status_code == 200
+
+
+async def test_turning_totp_on_ends_the_sessions_opened_with_the_password_alone(
+    server: Server,
+) -> None:
+    api = Api(server.client)
+    await api.register(EMAIL)
+    other = await api.login(EMAIL)  # e.g. a laptop, before the second factor existed
+    assert (await api.me(other["access_token"])).status_code == 200
+    enrolled = await enrol_logged_in(server, await api.login(EMAIL))
+    assert (await api.me(other["access_token"])).status_code == 401
+    assert (await api.refresh(other["refresh_token"])).status_code == 401
+    assert (await api.me(enrolled.access_token)).status_code == 200  # the confirming one stays

@@ -9,6 +9,7 @@ unused recovery code it becomes a session whose access token says ``"amr": ["pwd
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -35,7 +36,14 @@ from jwtauth.manager import TokenManager
 from jwtauth.tokens.token_type import TokenType
 from jwtauth.types import Claims, Clock, MfaStore, UserRecord
 
-__all__ = ["CHALLENGE_TTL", "MFA", "Enrolment", "MfaService", "challenge_audience"]
+__all__ = [
+    "CHALLENGE_TTL",
+    "MFA",
+    "Enrolment",
+    "MfaService",
+    "challenge_audience",
+    "second_factor_key",
+]
 
 MFA: Final = TokenType("mfa", "mfa+jwt")
 """The MFA challenge token type: refused wherever an access token is expected."""
@@ -46,6 +54,12 @@ CHALLENGE_TTL: Final = 300
 AMR: Final = ("pwd", "otp")  # RFC 8176: a password and a one-time password
 
 security_log = logging.getLogger("jwtauth.security")
+
+
+def second_factor_key(user_id: str) -> bytes:
+    """The lockout store's key for a user's wrong second-factor codes (apart from the login
+    failures of their account name)."""
+    return hashlib.sha256(b"jwtauth-mfa\0" + user_id.encode("utf-8", "surrogatepass")).digest()
 
 
 def challenge_audience(issuer: str) -> str:
@@ -142,6 +156,9 @@ class MfaService:
         hashes = [hash_recovery_code(c) for c in codes]
         if not await self.store.confirm(user.id, record.secret, step, hashes, now):
             raise MfaNotEnrolledError()
+        # Sessions opened with the password alone would otherwise outlive the change by up to
+        # the session cap; this one, which just proved the code, stays.
+        await self.auth.end_other_sessions(claims)
         self._event("second factor turned on", "mfa_enabled", user.id, client)
         return codes
 
@@ -183,38 +200,82 @@ class MfaService:
         record = await self.store.totp(user.id) if user is not None else None
         if user is None or not user.is_active or record is None or not record.confirmed:
             raise InvalidMfaChallengeError()
-        now = self.clock()
+        # Wrong codes count in the lockout store, whatever the rate limits: with them off (a
+        # gateway limits by address, say), a holder of the password could otherwise guess at
+        # one challenge as fast as they can send.
+        key = second_factor_key(user.id)
+        failures = await self.auth.check_lockout(key)
+        if not await self._passes(user.id, record.secret, client, code, recovery_code):
+            if await self.auth.count_failure(key, client):
+                await self._burn(claims)  # locked: this challenge is spent too
+            raise InvalidMfaCodeError()
+        if failures.recorded:
+            await self.auth.clear_failures(key)
+        # Single use: the challenge dies before the session it buys exists.
+        await self._burn(claims)
+        return await self.auth.open_session(user, client, amr=AMR)
+
+    async def _passes(
+        self,
+        user_id: str,
+        secret: str,
+        client: ClientInfo,
+        code: str | None,
+        recovery_code: str | None,
+    ) -> bool:
+        """Spend ``code`` (a time step) or ``recovery_code``; ``False`` if it is wrong or spent."""
         if code is not None:
-            step = verify_code(record.secret, code, now)
+            step = verify_code(secret, code, self.clock())
             # The step is spent in the database, so a replay, or the loser of two racing uses
             # of one code, is refused as a wrong code is.
-            if step is None or not await self.store.use_step(user.id, step):
-                self._failed(user.id, "totp", client)
-                raise InvalidMfaCodeError()
-        elif recovery_code is not None:
-            if not await self.store.use_recovery_code(
-                user.id, hash_recovery_code(recovery_code), now
-            ):
-                self._failed(user.id, "recovery_code", client)
-                raise InvalidMfaCodeError()
-            self._event("recovery code used", "mfa_recovery_code_used", user.id, client)
-        else:
-            raise InvalidMfaCodeError()
-        # Single use: the challenge dies before the session it buys exists.
+            if step is None or not await self.store.use_step(user_id, step):
+                self._failed(user_id, "totp", client)
+                return False
+            return True
+        if recovery_code is not None:
+            used = await self.store.use_recovery_code(
+                user_id, hash_recovery_code(recovery_code), self.clock()
+            )
+            if not used:
+                self._failed(user_id, "recovery_code", client)
+                return False
+            self._event("recovery code used", "mfa_recovery_code_used", user_id, client)
+            return True
+        return False
+
+    async def _burn(self, claims: Claims) -> None:
         await self.auth.revocations.revoke_token(
             self.auth.issuer, str(claims["jti"]), float(claims["exp"])
         )
-        return await self.auth.open_session(user, client, amr=AMR)
 
-    async def disable(self, claims: Claims, password: str, client: ClientInfo) -> None:
-        """Turn TOTP off and delete the recovery codes; the password is asked again.
+    async def disable(
+        self,
+        claims: Claims,
+        password: str,
+        client: ClientInfo,
+        *,
+        code: str | None = None,
+        recovery_code: str | None = None,
+    ) -> None:
+        """Turn TOTP off and delete the recovery codes; the password and a current code (or a
+        recovery code) are asked again, so a stolen token and a phished password are not enough.
 
         Raises:
             InvalidCredentialsError: the password is wrong.
+            MfaNotEnrolledError: TOTP is not on.
+            InvalidMfaCodeError: the code is wrong or spent.
         """
         user = await self.auth.current_user(claims)
         if not await self.auth.hasher.verify(user.password_hash, password):
             raise InvalidCredentialsError("The password is incorrect.")
+        record = await self.store.totp(user.id)
+        if record is None or not record.confirmed:
+            raise MfaNotEnrolledError()
+        key = second_factor_key(user.id)
+        await self.auth.check_lockout(key)
+        if not await self._passes(user.id, record.secret, client, code, recovery_code):
+            await self.auth.count_failure(key, client)
+            raise InvalidMfaCodeError()
         if await self.store.disable(user.id):
             self._event("second factor turned off", "mfa_disabled", user.id, client)
 

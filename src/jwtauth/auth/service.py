@@ -200,12 +200,12 @@ class AuthService:
             InvalidCredentialsError: unknown email, wrong password or inactive account.
         """
         key = account_key(email)
-        record = await self._check_lockout(key)
+        record = await self.check_lockout(key)
         user = await self.users.by_email(normalise_email(email))
         # Always one argon2 verification, so an unknown email costs what a wrong password does.
         valid = await self.hasher.verify(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
-            await self._count_failure(key, client)
+            await self.count_failure(key, client)
             raise InvalidCredentialsError()
         if self.lockout is not None and record.recorded:
             await self.lockout.clear(key)
@@ -217,7 +217,13 @@ class AuthService:
                 return challenge
         return await self._open_session(user, client)
 
-    async def _check_lockout(self, key: bytes) -> LockoutStatus:
+    async def check_lockout(self, key: bytes) -> LockoutStatus:
+        """What the lockout store holds for ``key`` (an :func:`account_key`, or the second
+        factor's key of a user).
+
+        Raises:
+            AccountLockedError: a lockout of ``key`` is running.
+        """
         if self.lockout is None:
             return LockoutStatus(recorded=False, locked_until=None)
         now = self.clock()
@@ -226,9 +232,10 @@ class AuthService:
             raise AccountLockedError(retry_after=math.ceil(record.locked_until - now))
         return record
 
-    async def _count_failure(self, key: bytes, client: ClientInfo) -> None:
+    async def count_failure(self, key: bytes, client: ClientInfo) -> bool:
+        """Count a failed attempt on ``key``; ``True`` when this one locked it."""
         if self.lockout is None or self.policy.lockout is None:
-            return
+            return False
         until = await self.lockout.record_failure(key, self.clock(), self.policy.lockout)
         if until is not None:
             security_log.warning(
@@ -236,6 +243,12 @@ class AuthService:
                 # A prefix of the name's hash ties events together without naming the account.
                 extra={"event": "account_locked", "account": key.hex()[:16], "ip": client.ip},
             )
+        return until is not None
+
+    async def clear_failures(self, key: bytes) -> None:
+        """Forget ``key``'s failed attempts (after a success)."""
+        if self.lockout is not None:
+            await self.lockout.clear(key)
 
     async def open_session(
         self, user: UserRecord, client: ClientInfo, *, amr: Sequence[str] = ()
@@ -386,10 +399,15 @@ class AuthService:
             raise InvalidCredentialsError("The current password is incorrect.")
         await asyncio.to_thread(self.password_policy.check, new, context=[user.email])
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
+        await self.end_other_sessions(claims)
+
+    async def end_other_sessions(self, claims: Claims) -> None:
+        """End every session of the token's user but the token's own, access tokens included
+        (a password change; a second factor turned on)."""
         keep = claims.get("sid")
         now = self.clock()
         ended = await self.refresh_store.revoke_sessions(
-            user.id, keep=keep if isinstance(keep, str) else None
+            str(claims["sub"]), keep=keep if isinstance(keep, str) else None
         )
         for sid in ended:
             await self.revocations.revoke_session(self.issuer, sid, now + self.policy.access_ttl)

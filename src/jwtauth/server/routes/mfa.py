@@ -19,6 +19,7 @@ from jwtauth.server.problems import problem
 from jwtauth.server.routes.auth import Delivered, deliver
 
 __all__ = [
+    "MfaDisable",
     "MfaVerify",
     "PasswordConfirm",
     "RecoveryCodesOut",
@@ -85,9 +86,22 @@ class MfaVerify(_Strict):
 
 
 class PasswordConfirm(_Strict):
-    """`POST /auth/mfa/totp/enroll` and `POST /auth/mfa/totp/disable`."""
+    """`POST /auth/mfa/totp/enroll`."""
 
     password: str = Field(min_length=1, max_length=1024)
+
+
+class MfaDisable(PasswordConfirm):
+    """`POST /auth/mfa/totp/disable`: the password and a current code or a recovery code."""
+
+    code: str | None = Field(default=None, pattern=_DIGITS, description=_CODE_HELP)
+    recovery_code: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_factor(self) -> Self:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("give exactly one of code and recovery_code")
+        return self
 
 
 # Wiring ----------------------------------------------------------------------------------------
@@ -175,13 +189,15 @@ async def verify(body: MfaVerify, request: Request, response: Response, client: 
     responses={**_UNAUTHORIZED, **_THROTTLED},
 )
 async def disable(
-    body: PasswordConfirm,
+    body: MfaDisable,
     claims: Authenticated,
     request: Request,
     response: Response,
     client: Client,
 ) -> Response:
-    """Turn TOTP off and delete the recovery codes; the password is asked again."""
+    """Turn TOTP off and delete the recovery codes; the password and a code are asked again."""
     limits = await _limit(request, response, str(claims["sub"]))
-    await mfa_of(request).disable(claims, body.password, client)
+    await mfa_of(request).disable(
+        claims, body.password, client, code=body.code, recovery_code=body.recovery_code
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=limits)
