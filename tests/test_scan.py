@@ -209,6 +209,13 @@ def test_baseline_files_are_not_scanned(tmp_path: Path) -> None:
     write(tmp_path, "other.baseline", (tmp_path / ".secrets.baseline").read_text())
     result = run("--baseline", str(tmp_path / "other.baseline"), str(tmp_path))
     assert result.exit_code == 0, result.output
+    # Bearing the name is not enough: only a baseline's content is passed over.
+    write(tmp_path, "sub/.secrets.baseline", f'JWT_SECRET = "{secret()}"\n')
+    hidden = run("--baseline", str(tmp_path / "other.baseline"), str(tmp_path))
+    assert hidden.exit_code == 1
+    assert [ln.split("/")[-1] for ln in lines(hidden)] == [
+        ".secrets.baseline:1: JWT Secret Setting"
+    ]
 
 
 def test_an_allowlist_pragma_silences_one_line(tmp_path: Path) -> None:

@@ -71,7 +71,9 @@ class JWKSOptions:
     algorithms: frozenset[str] | None = None
     refresh_interval: float = 300.0
     min_refetch_interval: float = 30.0
-    max_stale: float = 24 * 3600.0
+    # An hour: while the JWKS URL is unreachable (which an attacker may arrange), a key the
+    # issuer retired as compromised keeps verifying here until this runs out.
+    max_stale: float = 3600.0
     timeout: float = 5.0
     max_bytes: int = 256 * 1024
     max_keys: int = 32

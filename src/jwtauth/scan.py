@@ -60,6 +60,18 @@ def _is_binary(path: Path) -> bool:
         return True
 
 
+def _is_baseline(path: Path) -> bool:
+    """A detect-secrets baseline (hashes beside names like "hashed_secret"), by its content: a
+    file that only bears the name, anywhere in the tree, is scanned like any other."""
+    if path.name != DEFAULT_BASELINE:
+        return False
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(content, dict) and {"version", "plugins_used", "results"} <= content.keys()
+
+
 def _files(paths: Sequence[Path], skip: set[Path]) -> Iterator[Path]:
     """Every regular file under ``paths``, skipping tool directories, symlinks and ``skip``."""
     for root in paths:
@@ -70,7 +82,7 @@ def _files(paths: Sequence[Path], skip: set[Path]) -> Iterator[Path]:
         else:
             raise ConfigurationError(f"{root}: no such file or directory")
         for path in candidates:
-            if path.name == DEFAULT_BASELINE or path.resolve() in skip or _is_binary(path):
+            if path.resolve() in skip or _is_baseline(path) or _is_binary(path):
                 continue
             yield path
 

@@ -224,3 +224,15 @@ async def test_a_refresh_with_the_sidecar_keeps_the_binding(bound: httpx.AsyncCl
     )
     assert rotated.status_code == 200, rotated.text
     assert claims_of(rotated.json()["access_token"])["fgp"] == fingerprint_hash(fingerprint)
+
+
+async def test_a_planted_second_refresh_cookie_is_refused(browser: httpx.AsyncClient) -> None:
+    # A sibling subdomain can set another `__Secure-` cookie of the same name; the parser would
+    # take the planted one. Two of them is refused, and no session is swapped.
+    answer, csrf = await login(browser)
+    mine = set_cookies(answer)[REFRESH_COOKIE].value
+    planted = cookie_header({REFRESH_COOKIE: mine, CSRF_COOKIE: csrf}, **{CSRF_HEADER: csrf})
+    planted["Cookie"] += f"; {REFRESH_COOKIE}=the-attackers-own-refresh-token"
+    refused = await browser.post("/auth/refresh", headers=planted)
+    assert refused.status_code == 401
+    assert refused.json()["type"] == "urn:jwtauth:problem:invalid_refresh_token"

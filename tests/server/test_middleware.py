@@ -106,6 +106,9 @@ async def test_refuse_mode_refuses_gets_too() -> None:
         ("127.0.0.1", "http://testserver", "https", True),  # a trusted proxy ended TLS
         ("198.51.100.9", "http://testserver", "https", False),  # a client cannot claim it
         ("198.51.100.9", "https://testserver", None, True),  # TLS on the connection
+        # A proxy that appends: the client's own value comes first, the proxy's last.
+        ("127.0.0.1", "http://testserver", "https, http", False),
+        ("127.0.0.1", "http://testserver", "http, https", True),
     ],
 )
 async def test_https_is_what_the_connection_or_a_trusted_proxy_says(

@@ -204,8 +204,14 @@ class JWTAuth:
         app.openapi = _documented(app)  # type: ignore[method-assign]
 
     def protect(self, app: FastAPI) -> None:
-        """:meth:`install`, and deny by default: every route added from now on requires a valid
-        token unless marked :data:`public`. The API docs routes stay public.
+        """:meth:`install`, and deny by default: every FastAPI route (``@app.get`` and the
+        like, routers included, WebSocket routes too) added from now on requires a valid token
+        unless marked :data:`public`. The API docs routes stay public.
+
+        Not covered: plain Starlette routes (``app.add_route``) and mounted apps
+        (``app.mount``), which FastAPI dependencies never reach. ``jwtauth audit-routes``
+        reports them as unprotected; protect them with
+        :class:`jwtauth.integrations.starlette.JWTAuthMiddleware` or mark them public.
 
         Raises:
             ConfigurationError: routes were added before; they would be left unprotected.

@@ -42,10 +42,15 @@ def request_is_https(scope: Scope, trusted_proxies: Iterable[str]) -> bool:
     client = scope.get("client")
     if client is None or client[0] not in trusted_proxies:
         return False
+    proto = None
     for name, value in scope.get("headers", ()):
         if name == b"x-forwarded-proto":
-            return bool(value.decode("latin-1").split(",")[0].strip().lower() == "https")
-    return False
+            proto = value
+    if proto is None:
+        return False
+    # The last value is the one our proxy added; earlier ones came from the client, as in
+    # X-Forwarded-For (a proxy that appends leaves a client's value in front).
+    return bool(proto.decode("latin-1").split(",")[-1].strip().lower() == "https")
 
 
 class SecurityHeadersMiddleware:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jwtauth.bearer import bearer_token
-from jwtauth.errors import CSRFError
+from jwtauth.errors import CSRFError, InvalidRefreshTokenError
 from jwtauth.fingerprint import FINGERPRINT_CLAIM, check_fingerprint, new_fingerprint
 from jwtauth.manager import TokenManager
 from jwtauth.types import Claims
@@ -92,8 +92,14 @@ class Transport:
         if not self.cookies:
             return None
         token = request.cookies.get(REFRESH_COOKIE)
-        if token is not None:
-            self.check_csrf(request)
+        if token is None:
+            return None
+        # `__Secure-` (not `__Host-`: it is scoped to a path) does not stop a sibling subdomain
+        # from setting a second cookie of this name, which the parser would prefer; two of them
+        # is a planted session, not a browser's doing.
+        if _occurrences(request, REFRESH_COOKIE) > 1:
+            raise InvalidRefreshTokenError()
+        self.check_csrf(request)
         return token
 
     @staticmethod
@@ -149,6 +155,15 @@ class Transport:
             (FINGERPRINT_COOKIE, "/"),
         ):
             response.delete_cookie(name, path=path, secure=True, httponly=True, samesite="strict")
+
+
+def _occurrences(request: Request, name: str) -> int:
+    prefix = name + "="
+    return sum(
+        part.strip().startswith(prefix)
+        for header in request.headers.getlist("cookie")
+        for part in header.split(";")
+    )
 
 
 def _private(response: Response, name: str, value: str, max_age: int, path: str) -> None:
