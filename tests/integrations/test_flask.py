@@ -225,6 +225,7 @@ def test_cookie_mode_reads_the_access_cookie_and_checks_csrf(tokens: Tokens) -> 
     assert refused.json is not None
     assert refused.json["type"] == "urn:jwtauth:problem:csrf_failed"
     assert client.post("/write", headers={CSRF_HEADER: "other"}).status_code == 403
+    assert client.post("/write", headers={CSRF_HEADER: "caf\xe9"}).status_code == 403  # not a 500
     assert client.post("/write", headers={CSRF_HEADER: "csrf-value"}).status_code == 200
 
 

@@ -236,3 +236,10 @@ async def test_a_planted_second_refresh_cookie_is_refused(browser: httpx.AsyncCl
     refused = await browser.post("/auth/refresh", headers=planted)
     assert refused.status_code == 401
     assert refused.json()["type"] == "urn:jwtauth:problem:invalid_refresh_token"
+
+
+async def test_a_non_ascii_csrf_header_is_a_403_not_a_crash(browser: httpx.AsyncClient) -> None:
+    await login(browser)
+    refused = await browser.post("/auth/logout", headers={CSRF_HEADER: "caf\xe9".encode("latin-1")})
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "urn:jwtauth:problem:csrf_failed"

@@ -185,7 +185,7 @@ def _check_csrf() -> None:
     if request.method in _SAFE_METHODS:
         return
     sent, expected = request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
-    if not sent or not expected or not hmac.compare_digest(sent, expected):
+    if not sent or not expected or not _same(sent, expected):
         raise CSRFError()
 
 
@@ -316,3 +316,11 @@ def _protection(
     if required is not None:
         return "unprotected", "optional token"
     return "unprotected", "" if installed else "no JWTAuth"
+
+
+def _same(sent: str, expected: str) -> bool:
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500), and
+    # header and cookie values may carry any byte.
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )

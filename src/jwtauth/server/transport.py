@@ -116,7 +116,7 @@ class Transport:
             return
         sent = request.headers.get(CSRF_HEADER)
         expected = request.cookies.get(CSRF_COOKIE)
-        if not sent or not expected or not hmac.compare_digest(sent, expected):
+        if not sent or not expected or not _same(sent, expected):
             raise CSRFError()
 
     def set_cookies(
@@ -169,4 +169,12 @@ def _occurrences(request: Request, name: str) -> int:
 def _private(response: Response, name: str, value: str, max_age: int, path: str) -> None:
     response.set_cookie(
         name, value, max_age=max_age, path=path, secure=True, httponly=True, samesite="strict"
+    )
+
+
+def _same(sent: str, expected: str) -> bool:
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500), and
+    # header and cookie values may carry any byte.
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
     )
