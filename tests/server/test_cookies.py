@@ -240,6 +240,8 @@ async def test_a_planted_second_refresh_cookie_is_refused(browser: httpx.AsyncCl
 
 async def test_a_non_ascii_csrf_header_is_a_403_not_a_crash(browser: httpx.AsyncClient) -> None:
     await login(browser)
-    refused = await browser.post("/auth/logout", headers={CSRF_HEADER: "caf\xe9".encode("latin-1")})
+    refused = await browser.post(
+        "/auth/logout", headers={CSRF_HEADER.encode(): "caf\xe9".encode("latin-1")}
+    )
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:jwtauth:problem:csrf_failed"
