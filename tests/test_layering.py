@@ -21,6 +21,7 @@ CORE_MODULES = (
     "jwtauth.tokens.jws",
     "jwtauth.tokens.claims",
     "jwtauth.revocation",
+    "jwtauth.browser",
     "jwtauth.testing",
     # The adapters' shared layers and the route audit are framework-free too (decisions 020, 021).
     "jwtauth.integrations._http",

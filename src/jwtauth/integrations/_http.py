@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from jwtauth.bearer import bearer_token
+from jwtauth.browser import FINGERPRINT_COOKIE
 from jwtauth.errors import (
     ConfigurationError,
     CSRFError,
@@ -52,9 +53,6 @@ __all__ = [
 
 PROBLEM_JSON = "application/problem+json"
 PUBLIC_ATTRIBUTE = "__jwtauth_public__"
-# The auth server's token-sidecar cookie (jwtauth.server.transport.FINGERPRINT_COOKIE): a token
-# carrying `fgp` is accepted only with it, here as on the server.
-FINGERPRINT_COOKIE = "__Host-jwtauth-fgp"
 
 _log = logging.getLogger("jwtauth.integrations")
 _TITLES = {401: "Unauthorized", 403: "Forbidden", 500: "Internal Server Error"}

@@ -29,7 +29,6 @@ on one background loop per process (:mod:`jwtauth.integrations._sync`).
 from __future__ import annotations
 
 import functools
-import hmac
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar, cast
 
@@ -37,6 +36,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.local import LocalProxy
 
 from jwtauth.audit import Protection, RouteRow
+from jwtauth.browser import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, check_double_submit
 from jwtauth.errors import (
     ConfigurationError,
     CSRFError,
@@ -67,10 +67,6 @@ __all__ = [
 ]
 
 # The auth server's cookie transport (jwtauth.server.transport, which needs Starlette).
-ACCESS_COOKIE = "__Host-jwtauth-access"
-CSRF_COOKIE = "__Host-jwtauth-csrf"
-CSRF_HEADER = "X-CSRF-Token"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _EXTENSION = "jwtauth"
 _CLAIMS, _USER = "_jwtauth_claims", "_jwtauth_user"
 _REQUIRED = "__jwtauth_required__"  # (optional, scopes) of a @jwt_required view
@@ -180,13 +176,10 @@ def _extension() -> JWTAuth:
 
 
 def _check_csrf() -> None:
-    # Double submit, as the auth server: a cross-site page can make the browser send the cookies
-    # but can neither read the CSRF cookie nor set this header without CORS approval.
-    if request.method in _SAFE_METHODS:
-        return
-    sent, expected = request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
-    if not sent or not expected or not _same(sent, expected):
-        raise CSRFError()
+    # Double submit, as the auth server does it (one definition: jwtauth.browser).
+    check_double_submit(
+        request.method, request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
+    )
 
 
 def verify_jwt_in_request(optional: bool = False) -> Claims | None:
@@ -316,11 +309,3 @@ def _protection(
     if required is not None:
         return "unprotected", "optional token"
     return "unprotected", "" if installed else "no JWTAuth"
-
-
-def _same(sent: str, expected: str) -> bool:
-    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500), and
-    # header and cookie values may carry any byte.
-    return hmac.compare_digest(
-        sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
-    )

@@ -10,7 +10,6 @@ a cookie authenticates. The token fingerprint (OWASP "token sidecar") rides alon
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Literal
@@ -19,7 +18,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jwtauth.bearer import bearer_token
-from jwtauth.errors import CSRFError, InvalidRefreshTokenError
+from jwtauth.browser import (
+    ACCESS_COOKIE,
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    FINGERPRINT_COOKIE,
+    REFRESH_COOKIE,
+    REFRESH_PATH,
+    check_double_submit,
+)
+from jwtauth.errors import InvalidRefreshTokenError
 from jwtauth.fingerprint import FINGERPRINT_CLAIM, check_fingerprint, new_fingerprint
 from jwtauth.manager import TokenManager
 from jwtauth.types import Claims
@@ -33,16 +41,6 @@ __all__ = [
     "REFRESH_PATH",
     "Transport",
 ]
-
-# `__Host-`: Secure, no Domain, Path=/ - a sibling subdomain cannot set or shadow these.
-ACCESS_COOKIE = "__Host-jwtauth-access"
-CSRF_COOKIE = "__Host-jwtauth-csrf"
-FINGERPRINT_COOKIE = "__Host-jwtauth-fgp"
-# `__Host-` demands Path=/; the refresh cookie is scoped to its path, so it takes `__Secure-`.
-REFRESH_COOKIE = "__Secure-jwtauth-refresh"
-REFRESH_PATH = "/auth/refresh"
-CSRF_HEADER = "X-CSRF-Token"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,20 +102,14 @@ class Transport:
 
     @staticmethod
     def check_csrf(request: Request) -> None:
-        """Double submit: an unsafe request must echo the CSRF cookie in ``X-CSRF-Token``.
-
-        A cross-site page can make the browser send our cookies but can neither read the CSRF
-        cookie nor set a custom header on a cross-origin request without CORS approval.
+        """:func:`~jwtauth.browser.check_double_submit` on this request.
 
         Raises:
-            CSRFError: the header is missing or differs from the cookie.
+            CSRFError: an unsafe request without the matching ``X-CSRF-Token`` header.
         """
-        if request.method in _SAFE_METHODS:
-            return
-        sent = request.headers.get(CSRF_HEADER)
-        expected = request.cookies.get(CSRF_COOKIE)
-        if not sent or not expected or not _same(sent, expected):
-            raise CSRFError()
+        check_double_submit(
+            request.method, request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
+        )
 
     def set_cookies(
         self,
@@ -169,12 +161,4 @@ def _occurrences(request: Request, name: str) -> int:
 def _private(response: Response, name: str, value: str, max_age: int, path: str) -> None:
     response.set_cookie(
         name, value, max_age=max_age, path=path, secure=True, httponly=True, samesite="strict"
-    )
-
-
-def _same(sent: str, expected: str) -> bool:
-    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500), and
-    # header and cookie values may carry any byte.
-    return hmac.compare_digest(
-        sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
     )
