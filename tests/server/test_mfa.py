@@ -434,7 +434,7 @@ async def test_wrong_codes_lock_the_second_factor_even_with_rate_limits_off(
     # Lifted (by time, or here directly), a new challenge and the right code work again.
     state = server.app.state.jwtauth
     user_id = state.service.tokens.verify(enrolled.access_token)["sub"]
-    await state.service.clear_failures(second_factor_key(user_id))
+    await state.service.lockout.clear(second_factor_key(user_id))
     fresh = await challenge(server)
     assert (await verify(server, fresh, code=enrolled.code(server.clock))).status_code == 200
 

@@ -204,13 +204,12 @@ class MfaService:
         # gateway limits by address, say), a holder of the password could otherwise guess at
         # one challenge as fast as they can send.
         key = second_factor_key(user.id)
-        failures = await self.auth.check_lockout(key)
+        failures = await self.auth.lockout.check(key)
         if not await self._passes(user.id, record.secret, client, code, recovery_code):
-            if await self.auth.count_failure(key, client):
+            if await self.auth.lockout.failed(key, client.ip):
                 await self._burn(claims)  # locked: this challenge is spent too
             raise InvalidMfaCodeError()
-        if failures.recorded:
-            await self.auth.clear_failures(key)
+        await self.auth.lockout.succeeded(key, failures)
         # Single use: the challenge dies before the session it buys exists.
         await self._burn(claims)
         return await self.auth.open_session(user, client, amr=AMR)
@@ -272,9 +271,9 @@ class MfaService:
         if record is None or not record.confirmed:
             raise MfaNotEnrolledError()
         key = second_factor_key(user.id)
-        await self.auth.check_lockout(key)
+        await self.auth.lockout.check(key)
         if not await self._passes(user.id, record.secret, client, code, recovery_code):
-            await self.auth.count_failure(key, client)
+            await self.auth.lockout.failed(key, client.ip)
             raise InvalidMfaCodeError()
         if await self.store.disable(user.id):
             self._event("second factor turned off", "mfa_disabled", user.id, client)

@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import math
 import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from jwtauth.auth.lockout import Lockout
 from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.errors import (
-    AccountLockedError,
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RevokedTokenError,
@@ -28,9 +27,6 @@ from jwtauth.manager import TokenManager
 from jwtauth.types import (
     Claims,
     Clock,
-    LockoutPolicy,
-    LockoutStatus,
-    LockoutStore,
     RefreshTokenStore,
     RevocationStore,
     SessionRecord,
@@ -129,7 +125,6 @@ class ServicePolicy:
     refresh_ttl: int = 1_209_600
     session_ttl: int = 2_592_000  # the absolute cap of a session, which rotation cannot extend
     max_sessions: int | None = None
-    lockout: LockoutPolicy | None = None  # None: no lockout
 
 
 class AuthService:
@@ -143,7 +138,8 @@ class AuthService:
         hasher: argon2id, off the event loop.
         policy: lifetimes and limits.
         password_policy: what a new password must satisfy.
-        lockout: where failed logins are counted (with ``policy.lockout``; both or no lockout).
+        lockout: failed logins per account name (off when omitted); the second factor counts
+            its wrong codes here too.
         clock: the time source.
     """
 
@@ -161,7 +157,7 @@ class AuthService:
         hasher: PasswordHasher,
         policy: ServicePolicy | None = None,
         password_policy: PasswordPolicy | None = None,
-        lockout: LockoutStore | None = None,
+        lockout: Lockout | None = None,
         clock: Clock = time.time,
     ) -> None:
         self.tokens = tokens
@@ -171,7 +167,7 @@ class AuthService:
         self.hasher = hasher
         self.policy = policy or ServicePolicy()
         self.password_policy = password_policy or PasswordPolicy()
-        self.lockout = lockout if self.policy.lockout is not None else None
+        self.lockout = lockout or Lockout(clock=clock)
         self.clock = clock
 
     @property
@@ -200,15 +196,14 @@ class AuthService:
             InvalidCredentialsError: unknown email, wrong password or inactive account.
         """
         key = account_key(email)
-        record = await self.check_lockout(key)
+        record = await self.lockout.check(key)
         user = await self.users.by_email(normalise_email(email))
         # Always one argon2 verification, so an unknown email costs what a wrong password does.
         valid = await self.hasher.verify(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
-            await self.count_failure(key, client)
+            await self.lockout.failed(key, client.ip)
             raise InvalidCredentialsError()
-        if self.lockout is not None and record.recorded:
-            await self.lockout.clear(key)
+        await self.lockout.succeeded(key, record)
         if self.hasher.needs_rehash(user.password_hash):
             await self.users.set_password_hash(user.id, await self.hasher.hash(password))
         if self.second_factor is not None:
@@ -216,39 +211,6 @@ class AuthService:
             if challenge is not None:  # enrolled: no session until the second factor
                 return challenge
         return await self._open_session(user, client)
-
-    async def check_lockout(self, key: bytes) -> LockoutStatus:
-        """What the lockout store holds for ``key`` (an :func:`account_key`, or the second
-        factor's key of a user).
-
-        Raises:
-            AccountLockedError: a lockout of ``key`` is running.
-        """
-        if self.lockout is None:
-            return LockoutStatus(recorded=False, locked_until=None)
-        now = self.clock()
-        record = await self.lockout.status(key, now)
-        if record.locked_until is not None:
-            raise AccountLockedError(retry_after=math.ceil(record.locked_until - now))
-        return record
-
-    async def count_failure(self, key: bytes, client: ClientInfo) -> bool:
-        """Count a failed attempt on ``key``; ``True`` when this one locked it."""
-        if self.lockout is None or self.policy.lockout is None:
-            return False
-        until = await self.lockout.record_failure(key, self.clock(), self.policy.lockout)
-        if until is not None:
-            security_log.warning(
-                "account locked after repeated failed logins",
-                # A prefix of the name's hash ties events together without naming the account.
-                extra={"event": "account_locked", "account": key.hex()[:16], "ip": client.ip},
-            )
-        return until is not None
-
-    async def clear_failures(self, key: bytes) -> None:
-        """Forget ``key``'s failed attempts (after a success)."""
-        if self.lockout is not None:
-            await self.lockout.clear(key)
 
     async def open_session(
         self, user: UserRecord, client: ClientInfo, *, amr: Sequence[str] = ()

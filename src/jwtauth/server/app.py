@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from jwtauth.auth.lockout import Lockout
 from jwtauth.auth.mfa import MfaService
 from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.auth.service import AuthService, ServicePolicy
@@ -77,7 +78,6 @@ def _service(
     tokens: TokenManager,
     hasher: PasswordHasher,
 ) -> AuthService:
-    lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_period)
     return AuthService(
         tokens=tokens,
         users=store,
@@ -92,9 +92,11 @@ def _service(
             refresh_ttl=settings.refresh_ttl,
             session_ttl=settings.session_ttl,
             max_sessions=settings.max_sessions,
-            lockout=lockout if settings.lockout else None,
         ),
-        lockout=SQLLockoutStore(store),
+        lockout=Lockout(
+            SQLLockoutStore(store) if settings.lockout else None,
+            LockoutPolicy(settings.lockout_threshold, settings.lockout_period),
+        ),
     )
 
 
