@@ -23,7 +23,7 @@ from jwtauth.server.schemas import (
     UserOut,
 )
 
-__all__ = ["Delivered", "deliver", "router"]
+__all__ = ["Delivered", "deliver", "limit", "router", "succeeded"]
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Client = Annotated[ClientInfo, Depends(client_info)]
@@ -68,7 +68,7 @@ def deliver(
     )
 
 
-async def _limit(request: Request, response: Response, *hits: tuple[str, str]) -> dict[str, str]:
+async def limit(request: Request, response: Response, *hits: tuple[str, str]) -> dict[str, str]:
     """Count the hits; the RateLimit headers go on the answer, success or problem alike."""
     headers = await state_of(request).throttle.check(*hits)
     response.headers.update(headers)
@@ -80,7 +80,8 @@ def _address(client: ClientInfo) -> str:
     return client.ip or "unknown"
 
 
-def _succeeded(request: Request) -> None:
+def succeeded(request: Request) -> None:
+    """Count a successful authentication on the request's route (``/metrics``)."""
     state_of(request).metrics.outcomes.labels(route_of(request), "ok").inc()
 
 
@@ -92,7 +93,7 @@ async def register(
 ) -> UserOut:
     """Create an account."""
     state = state_of(request)
-    await _limit(request, response, ("register-ip", _address(client)))
+    await limit(request, response, ("register-ip", _address(client)))
     user = await state.service.register(body.email, body.password)
     return UserOut(id=user.id, email=user.email)
 
@@ -107,7 +108,7 @@ async def login(body: Credentials, request: Request, response: Response, client:
     on, for an MFA challenge to complete at ``/auth/mfa/totp/verify``)."""
     state = state_of(request)
     account = normalise_email(body.email)
-    await _limit(request, response, ("login-ip", _address(client)), ("login-account", account))
+    await limit(request, response, ("login-ip", _address(client)), ("login-account", account))
     fingerprint = state.transport.new_fingerprint()
     pair = await state.service.login(
         body.email, body.password, replace(client, fingerprint=fingerprint)
@@ -118,7 +119,7 @@ async def login(body: Credentials, request: Request, response: Response, client:
     if isinstance(pair, MfaChallenge):  # TOTP on: no session until /auth/mfa/totp/verify
         state.metrics.outcomes.labels(route_of(request), "mfa_required").inc()
         return MfaChallengeOut(mfa_token=pair.mfa_token, expires_in=pair.expires_in)
-    _succeeded(request)
+    succeeded(request)
     return deliver(state, response, pair, fingerprint)
 
 
@@ -147,9 +148,9 @@ async def refresh(
     if state.throttle.enabled:  # the owner is looked up only to key the limit
         owner = await state.service.refresh_owner(token)
         if owner is not None:  # an unknown token is refused below without touching any quota
-            await _limit(request, response, ("refresh-user", owner))
+            await limit(request, response, ("refresh-user", owner))
     pair = await state.service.refresh(token, client)
-    _succeeded(request)
+    succeeded(request)
     return deliver(state, response, pair, client.fingerprint)
 
 
@@ -197,10 +198,10 @@ async def change_password(
     body: PasswordChange, claims: Authenticated, request: Request, response: Response
 ) -> Response:
     """Change the password; every other session of the user is revoked."""
-    limits = await _limit(request, response, ("password-user", str(claims["sub"])))
+    limits = await limit(request, response, ("password-user", str(claims["sub"])))
     service = state_of(request).service
     await service.change_password(claims, body.current_password, body.new_password)
-    _succeeded(request)
+    succeeded(request)
     # A Response returned as is does not get the injected one's headers: pass them on.
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=limits)
 

@@ -14,9 +14,8 @@ from jwtauth.auth.mfa import MfaService
 from jwtauth.auth.service import ClientInfo
 from jwtauth.errors import MfaStateError
 from jwtauth.server.deps import Authenticated, client_info, state_of
-from jwtauth.server.metrics import route_of
 from jwtauth.server.problems import problem
-from jwtauth.server.routes.auth import Delivered, deliver
+from jwtauth.server.routes.auth import Delivered, deliver, limit, succeeded
 
 __all__ = [
     "MfaDisable",
@@ -127,10 +126,7 @@ def install(app: FastAPI) -> None:
 
 
 async def _limit(request: Request, response: Response, user_id: str) -> dict[str, str]:
-    headers = await state_of(request).throttle.check(("mfa-user", user_id))
-    response.headers.update(headers)
-    request.state.rate_limit_headers = headers  # read by the problem handlers
-    return headers
+    return await limit(request, response, ("mfa-user", user_id))
 
 
 # Routes ----------------------------------------------------------------------------------------
@@ -179,7 +175,7 @@ async def verify(body: MfaVerify, request: Request, response: Response, client: 
         code=body.code,
         recovery_code=body.recovery_code,
     )
-    state.metrics.outcomes.labels(route_of(request), "ok").inc()
+    succeeded(request)
     return deliver(state, response, pair, fingerprint)
 
 
