@@ -125,15 +125,12 @@ class SQLStore:
         )
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), committed on success. The stores
+        that share this database (keyring, lockout, second factor) write through it too: on
+        SQLite they must take turns with this store's writers, not race them."""
         async with self._write_gate, self._writer.begin() as connection:
             yield connection
-
-    def write(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
-        """A write transaction in this store's queue, for the stores that share its database
-        (lockout, second factor): on SQLite they must take turns with it, not race it."""
-        return self._write()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -185,7 +182,7 @@ class SQLStore:
         """Create an active user; raise :class:`EmailTakenError` if the email is taken."""
         user = UserRecord(id=uuid.uuid4().hex, email=email.lower(), password_hash=password_hash)
         try:
-            async with self._write() as connection:
+            async with self.write() as connection:
                 await connection.execute(
                     insert(UserRow).values(
                         id=user.id,
@@ -203,14 +200,14 @@ class SQLStore:
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         """Replace the stored hash (password change, or rehash with new parameters)."""
-        async with self._write() as connection:
+        async with self.write() as connection:
             await connection.execute(
                 update(UserRow).where(UserRow.id == user_id).values(password_hash=password_hash)
             )
 
     async def set_active(self, user_id: str, active: bool) -> bool:
         """Enable or disable a user; False if there is no such user."""
-        async with self._write() as connection:
+        async with self.write() as connection:
             result = await connection.execute(
                 update(UserRow)
                 .where(UserRow.id == user_id)
@@ -222,7 +219,7 @@ class SQLStore:
     async def delete_user(self, user_id: str) -> bool:
         """Delete a user with all their sessions and tokens; False if there is no such user."""
         sessions = select(SessionRow.id).where(SessionRow.user_id == user_id)
-        async with self._write() as connection:
+        async with self.write() as connection:
             # Children first, explicitly: correct even where ON DELETE CASCADE is not enforced.
             await connection.execute(
                 delete(RefreshTokenRow).where(RefreshTokenRow.session_id.in_(sessions))
@@ -239,7 +236,7 @@ class SQLStore:
         self, session: SessionRecord, token_hash: bytes, token_expires_at: float
     ) -> None:
         """Store a new session with its first refresh token (which never outlives it)."""
-        async with self._write() as connection:
+        async with self.write() as connection:
             await connection.execute(
                 insert(SessionRow).values(
                     id=session.id,
@@ -289,7 +286,7 @@ class SQLStore:
         PostgreSQL concurrent callers queue on the token's row lock and on SQLite on the write
         lock, and every loser then sees the token rotated.
         """
-        async with self._write() as connection:
+        async with self.write() as connection:
             claimed = (
                 await connection.execute(
                     update(RefreshTokenRow)
@@ -410,7 +407,7 @@ class SQLStore:
             SessionRow.expires_at > now,
             *conditions,
         )
-        async with self._write() as connection:
+        async with self.write() as connection:
             # Tokens before the session: the lock order of rotate, so PostgreSQL never sees the
             # two wait for each other.
             await self._revoke_tokens(connection, *live)
@@ -425,7 +422,7 @@ class SQLStore:
         finished = or_(
             SessionRow.expires_at <= now, SessionRow.revoked_at < now - REVOKED_RETENTION
         )
-        async with self._write() as connection:
+        async with self.write() as connection:
             tokens = await connection.execute(
                 delete(RefreshTokenRow).where(
                     or_(
