@@ -25,6 +25,24 @@ def free_port() -> int:
         return port
 
 
+def wait_ready(process: subprocess.Popen[bytes], url: str, what: str) -> None:
+    """Poll ``url`` until it answers 200, failing the test if ``process`` exits first or 30 s
+    pass; the deadline bounds the wait, nothing is timed."""
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"{what} exited with {process.returncode}:\n{output}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not become ready within 30 s")
+        time.sleep(0.05)
+
+
 @contextmanager
 def live_server(cwd: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """`jwtauth serve` on a free port in ``cwd``, configured by ``env`` (``JWTAUTH_*`` only; the
@@ -41,19 +59,7 @@ def live_server(cwd: Path, env: Mapping[str, str] | None = None) -> Iterator[str
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:  # readiness is polled, bounded by the deadline
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"jwtauth serve exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("jwtauth serve did not become ready within 30 s")
-            time.sleep(0.05)
+        wait_ready(process, f"{base}/readyz", "jwtauth serve")
         yield base
     finally:
         process.terminate()

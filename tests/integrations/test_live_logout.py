@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.integrations.contract import LOGOUT_ALL_BOUND
-from tests.live import free_port, live_server
+from tests.live import free_port, live_server, wait_ready
 from tests.server.support import PASSWORD
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -28,22 +28,6 @@ def command(example: str, port: int) -> list[str]:
         return [str(BIN / "uvicorn"), "example_app:app", "--app-dir", app_dir, "--port", str(port)]
     app_dir = str(EXAMPLES / "flask_app")
     return [str(BIN / "gunicorn"), "--chdir", app_dir, "-b", f"127.0.0.1:{port}", "example_app:app"]
-
-
-def wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:  # readiness is polled, bounded by the deadline
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"the example exited with {process.returncode}:\n{output}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail("the example did not become ready within 30 s")
-        time.sleep(0.05)
 
 
 @pytest.fixture(params=["fastapi", "flask"])
@@ -66,7 +50,7 @@ def services(
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_ready(example, f"http://127.0.0.1:{port}/health")
+            wait_ready(example, f"http://127.0.0.1:{port}/health", "the example")
             yield server, f"http://127.0.0.1:{port}"
         finally:
             example.terminate()

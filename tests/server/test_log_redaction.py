@@ -9,7 +9,6 @@ import logging
 import os
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from jwtauth.config import Settings
 from jwtauth.redaction import REDACTED, RedactingFilter
-from tests.live import JWTAUTH, free_port
+from tests.live import JWTAUTH, free_port, wait_ready
 from tests.server.support import PASSWORD, Api, bearer, serve
 
 pytestmark = pytest.mark.anyio
@@ -157,16 +156,7 @@ def test_jwtauth_serve_redacts_uvicorns_own_access_log(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     token = ".".join(["eyJhbGciOiJFUzI1NiJ9", "eyJzdWIiOiJhIn0", secrets.token_urlsafe(64)])
     try:
-        deadline = time.monotonic() + 30
-        while True:  # readiness is polled, bounded by the deadline
-            assert process.poll() is None, "jwtauth serve exited"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "jwtauth serve did not become ready"
-            time.sleep(0.05)
+        wait_ready(process, f"{base}/readyz", "jwtauth serve")
         assert httpx.get(f"{base}/auth/me", params={"token": token}).status_code == 401
     finally:
         process.terminate()
