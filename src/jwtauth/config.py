@@ -189,6 +189,11 @@ class Settings(BaseSettings):
     )
     transit_mount: str = Field(default="transit", min_length=1, description="Transit mount point")
     transit_key_name: str | None = Field(default=None, description="Transit signing key name")
+    claims_hook: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:function giving a user's extra token claims (scopes, roles)",
+    )
 
     # Where each explicitly set value came from: "argument", "env", ".env" or "toml".
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
