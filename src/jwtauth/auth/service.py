@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
+import inspect
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from jwtauth.auth.lockout import Lockout
 from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.errors import (
+    ConfigurationError,
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RevokedTokenError,
 )
 from jwtauth.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash, fingerprint_matches
 from jwtauth.manager import TokenManager
+from jwtauth.tokens.claims import REGISTERED_CLAIMS
 from jwtauth.types import (
     Claims,
     Clock,
@@ -36,6 +40,7 @@ from jwtauth.types import (
 
 __all__ = [
     "AuthService",
+    "ClaimsHook",
     "ClientInfo",
     "MfaChallenge",
     "SecondFactor",
@@ -43,6 +48,7 @@ __all__ = [
     "account_key",
     "hash_refresh_token",
     "issue",
+    "load_claims_hook",
     "normalise_email",
 ]
 
@@ -74,6 +80,33 @@ async def issue(tokens: TokenManager, subject: str, **options: Any) -> str:
     if tokens.keyring.signing_key.remote:
         return await asyncio.to_thread(tokens.issue, subject, **options)
     return tokens.issue(subject, **options)
+
+
+ClaimsHook = Callable[[UserRecord], Mapping[str, Any] | Awaitable[Mapping[str, Any]]]
+"""Extra claims for a user's access tokens (``scope``, ``roles``, custom claims), asked at
+login, at the second factor and at every refresh, so that they follow the user's current state
+and never vanish on refresh. Plain or ``async``."""
+
+# What the service itself puts into access tokens beside the registered claims: a hook may not
+# replace the session, the fingerprint binding or the authentication methods.
+_SERVICE_CLAIMS = frozenset({"sid", FINGERPRINT_CLAIM, "amr", "typ", "cnf"})
+
+
+def load_claims_hook(reference: str) -> ClaimsHook:
+    """The function ``module:function`` names (``JWTAUTH_CLAIMS_HOOK``).
+
+    Raises:
+        ConfigurationError: the module cannot be imported or has no such callable.
+    """
+    module_name, _, name = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"claims hook: cannot import module {module_name!r}") from exc
+    hook = getattr(module, name, None)
+    if not callable(hook):
+        raise ConfigurationError(f"claims hook: {reference!r} is not a callable")
+    return cast(ClaimsHook, hook)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +173,7 @@ class AuthService:
         password_policy: what a new password must satisfy.
         lockout: failed logins per account name (off when omitted); the second factor counts
             its wrong codes here too.
+        claims_hook: extra claims for a user's access tokens (:data:`ClaimsHook`).
         clock: the time source.
     """
 
@@ -158,6 +192,7 @@ class AuthService:
         policy: ServicePolicy | None = None,
         password_policy: PasswordPolicy | None = None,
         lockout: Lockout | None = None,
+        claims_hook: ClaimsHook | None = None,
         clock: Clock = time.time,
     ) -> None:
         self.tokens = tokens
@@ -168,6 +203,7 @@ class AuthService:
         self.policy = policy or ServicePolicy()
         self.password_policy = password_policy or PasswordPolicy()
         self.lockout = lockout or Lockout(clock=clock)
+        self.claims_hook = claims_hook
         self.clock = clock
 
     @property
@@ -240,7 +276,7 @@ class AuthService:
         expires_at = min(now + self.policy.refresh_ttl, session.expires_at)
         await self.refresh_store.create_session(session, hash_refresh_token(token), expires_at)
         await self._enforce_session_limit(user.id, now)
-        return await self._pair(user.id, session, token, expires_at, now, amr=amr)
+        return await self._pair(user, session, token, expires_at, now, amr=amr)
 
     async def _enforce_session_limit(self, user_id: str, now: float) -> None:
         limit = self.policy.max_sessions
@@ -252,7 +288,7 @@ class AuthService:
 
     async def _pair(
         self,
-        user_id: str,
+        user: UserRecord,
         session: SessionRecord,
         token: str,
         expires_at: float,
@@ -260,20 +296,34 @@ class AuthService:
         *,
         amr: Sequence[str] = (),
     ) -> TokenPair:
-        claims: dict[str, str | list[str]] = {"sid": session.id}
+        claims: dict[str, Any] = dict(await self._extra_claims(user))
+        claims["sid"] = session.id
         if session.fingerprint is not None:
             claims[FINGERPRINT_CLAIM] = session.fingerprint
         if amr:
             claims["amr"] = list(amr)
-        access = await issue(self.tokens, user_id, ttl=self.policy.access_ttl, claims=claims)
+        access = await issue(self.tokens, user.id, ttl=self.policy.access_ttl, claims=claims)
         return TokenPair(
             access_token=access,
             refresh_token=token,
             expires_in=self.policy.access_ttl,
             refresh_expires_in=max(0, int(expires_at - now)),
             session_id=session.id,
-            user_id=user_id,
+            user_id=user.id,
         )
+
+    async def _extra_claims(self, user: UserRecord) -> Mapping[str, Any]:
+        if self.claims_hook is None:
+            return {}
+        extra = self.claims_hook(user)
+        if inspect.isawaitable(extra):
+            extra = await extra
+        if not isinstance(extra, Mapping):
+            raise ConfigurationError("the claims hook must return a mapping of claim names")
+        clash = (_SERVICE_CLAIMS | REGISTERED_CLAIMS) & extra.keys()
+        if clash:
+            raise ConfigurationError(f"the claims hook may not set {sorted(clash)}")
+        return extra
 
     async def refresh_owner(self, refresh_token: str) -> str | None:
         """The user a refresh token was issued to (whatever its state), for per-user limits."""
@@ -328,7 +378,7 @@ class AuthService:
             raise InvalidRefreshTokenError()
         expires_at = min(new_expires, session.expires_at)
         return await self._pair(
-            user.id, replace(session, last_used_at=now), new_token, expires_at, now
+            user, replace(session, last_used_at=now), new_token, expires_at, now
         )
 
     async def current_user(self, claims: Claims) -> UserRecord:

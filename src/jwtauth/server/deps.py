@@ -31,6 +31,7 @@ class ServerState:
     throttle: Throttle
     transport: Transport = field(default_factory=Transport)
     mfa: MfaService | None = None  # None with JWTAUTH_MFA=false (its routes are not mounted)
+    registration: bool = True  # False: an embedding host signs users up itself (register 404s)
 
 
 def state_of(request: Request) -> ServerState:

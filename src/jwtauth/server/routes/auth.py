@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from jwtauth.auth.service import ClientInfo, MfaChallenge, TokenPair, normalise_email
 from jwtauth.server.deps import Authenticated, ServerState, client_info, state_of
@@ -93,6 +93,8 @@ async def register(
 ) -> UserOut:
     """Create an account."""
     state = state_of(request)
+    if not state.registration:  # the host application signs its users up itself
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
     await limit(request, response, ("register-ip", _address(client)))
     user = await state.service.register(body.email, body.password)
     return UserOut(id=user.id, email=user.email)
