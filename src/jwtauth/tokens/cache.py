@@ -12,13 +12,18 @@ from collections import OrderedDict
 from typing import NamedTuple
 
 from jwtauth.keys.key import Key
+from jwtauth.tokens.token_type import canonical_typ
 from jwtauth.types import Claims
 
 __all__ = ["CachedToken", "VerifiedTokenCache"]
 
 
 class CachedToken(NamedTuple):
-    """What a successful verification established about one token string."""
+    """What a successful verification established about one token string.
+
+    In the cache, ``typ`` is in canonical form (:func:`canonical_typ`), whatever the entry was
+    made with, so that a hit can compare it with a :class:`TokenType`'s ``typ`` as it is.
+    """
 
     claims: Claims
     typ: str
@@ -53,6 +58,12 @@ class VerifiedTokenCache:
         """Remember a successful verification, evicting the oldest entry when full."""
         if self.max_entries == 0:
             return
+        # The header's `typ` as sent ("JWT" from PyJWT) against the canonical `jwt` of the
+        # TokenType that accepted it would make the next verification of the token, a hit,
+        # refuse it.
+        typ = canonical_typ(entry.typ)
+        if typ != entry.typ:
+            entry = entry._replace(typ=typ)
         entries = self._entries
         if len(entries) >= self.max_entries:
             # Another thread may have emptied it meanwhile. (Not contextlib.suppress: on this

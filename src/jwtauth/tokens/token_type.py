@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ACCESS", "TokenType"]
+__all__ = ["ACCESS", "TokenType", "canonical_typ"]
+
+_MEDIA_TYPE_PREFIX = "application/"
+
+
+def canonical_typ(typ: str) -> str:
+    """The canonical form of a `typ` value: lower case, without ``application/``.
+
+    RFC 7515 section 4.1.9: media type values are case-insensitive, and ``application/`` may be
+    omitted when the value has no other ``/``; ``JWT``, ``application/jwt`` and ``jwt`` are one
+    type.
+    """
+    value = typ.lower()
+    return value[len(_MEDIA_TYPE_PREFIX) :] if value.startswith(_MEDIA_TYPE_PREFIX) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +34,7 @@ class TokenType:
 
     def __post_init__(self) -> None:
         # Stored in its canonical form so that comparisons need no normalising.
-        typ = self.typ.lower()
-        if typ.startswith("application/"):
-            typ = typ[len("application/") :]
+        typ = canonical_typ(self.typ)
         if not typ:
             raise ValueError("a token type needs a typ")
         object.__setattr__(self, "typ", typ)
@@ -34,10 +45,7 @@ class TokenType:
             return True
         if typ is None:
             return False
-        value = typ.lower()
-        if value.startswith("application/"):
-            value = value[len("application/") :]
-        return value == self.typ
+        return canonical_typ(typ) == self.typ
 
 
 ACCESS = TokenType("access", "at+jwt")
