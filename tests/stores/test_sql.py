@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from jwtauth.errors import ConfigurationError, EmailTakenError
 from jwtauth.stores.sql import REVOKED_RETENTION, SQLStore
 from jwtauth.stores.sql_database import head_revision, make_engine, upgrade
+from jwtauth.stores.sql_mfa import SQLMfaStore
 from jwtauth.stores.sql_tables import USER_AGENT_MAX, Base, RefreshTokenRow, SessionRow
 from jwtauth.types import RefreshTokenStore, SessionRecord, UserProvider, UserRecord
 
@@ -178,6 +179,33 @@ async def test_password_hash_active_flag_and_deletion(store: SQLStore) -> None:
     assert not await store.delete_user(user.id)
     # The email is free again.
     assert (await store.create(user.email, "hash-3")).id != user.id
+
+
+async def test_sessions_and_second_factors_of_a_host_user_need_no_users_row(
+    store: SQLStore,
+) -> None:
+    # An embedding host keeps its users in its own table: ids of up to 64 characters that the
+    # store's users table never holds (migration 0004 dropped the foreign keys).
+    host_user = UserRecord(id="9" * 64, email="host@example.com", password_hash="django-hash")
+    now = time.time()
+    _, token = await new_session(store, host_user, "h1", now=now)
+    assert (await store.rotate(token, digest("h2"), now + HOUR, now)).status == "rotated"
+    assert [s.id for s in await store.sessions(host_user.id, now)] == ["h1"]
+    mfa = SQLMfaStore(store)
+    assert await mfa.start_enrolment(host_user.id, "JBSWY3DPEHPK3PXP", now)
+    assert await mfa.confirm(host_user.id, "JBSWY3DPEHPK3PXP", 1, [digest("code")], now)
+    assert await mfa.recovery_codes_left(host_user.id) == 1
+
+
+async def test_deleting_a_user_deletes_their_second_factor(store: SQLStore) -> None:
+    user = await new_user(store)
+    now = time.time()
+    mfa = SQLMfaStore(store)
+    assert await mfa.start_enrolment(user.id, "JBSWY3DPEHPK3PXP", now)
+    assert await mfa.confirm(user.id, "JBSWY3DPEHPK3PXP", 1, [digest("code")], now)
+    assert await store.delete_user(user.id)
+    assert await mfa.totp(user.id) is None
+    assert await mfa.recovery_codes_left(user.id) == 0
 
 
 # Rotation --------------------------------------------------------------------------------------
@@ -487,7 +515,7 @@ async def test_upgrade_is_repeatable(database_url: str) -> None:
             version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
         await engine.dispose()
-    assert version == head_revision() == "0003"
+    assert version == head_revision() == "0004"
 
 
 async def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:

@@ -35,8 +35,10 @@ from jwtauth.stores.sql_tables import (
     REVOKED,
     ROTATED,
     USER_AGENT_MAX,
+    RecoveryCodeRow,
     RefreshTokenRow,
     SessionRow,
+    TotpRow,
     UserRow,
 )
 from jwtauth.types import Clock, Rotation, SessionRecord, UserRecord
@@ -225,6 +227,11 @@ class SQLStore:
                 delete(RefreshTokenRow).where(RefreshTokenRow.session_id.in_(sessions))
             )
             await connection.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+            # No foreign keys to users (migration 0004): the second factor goes explicitly too.
+            await connection.execute(delete(TotpRow).where(TotpRow.user_id == user_id))
+            await connection.execute(
+                delete(RecoveryCodeRow).where(RecoveryCodeRow.user_id == user_id)
+            )
             result = await connection.execute(
                 delete(UserRow).where(UserRow.id == user_id).returning(UserRow.id)
             )

@@ -40,6 +40,7 @@ __all__ = [
 USER_AGENT_MAX: Final = 512
 IP_MAX: Final = 64  # an IPv6 address with a zone id fits; longer is not an address
 SESSION_ID_MAX: Final = 64
+USER_ID_MAX: Final = 64  # a host's user ids (integers, UUIDs) as text; the store's own are 32
 
 ACTIVE: Final = "active"
 ROTATED: Final = "rotated"
@@ -80,9 +81,8 @@ class SessionRow(Base):
     __tablename__ = "sessions"
 
     id: Mapped[str] = mapped_column(String(SESSION_ID_MAX), primary_key=True)
-    user_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    # No foreign key: the user may live in the embedding host's own table (migration 0004).
+    user_id: Mapped[str] = mapped_column(String(USER_ID_MAX), index=True)
     created_at: Mapped[float] = mapped_column(Double)
     last_used_at: Mapped[float] = mapped_column(Double)
     expires_at: Mapped[float] = mapped_column(Double)  # the absolute cap of the family
@@ -135,9 +135,7 @@ class TotpRow(Base):
 
     __tablename__ = "mfa_totp"
 
-    user_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[str] = mapped_column(String(USER_ID_MAX), primary_key=True)
     secret: Mapped[str] = mapped_column(String(64))  # base32 (RFC 4648), as authenticator apps
     created_at: Mapped[float] = mapped_column(Double)
     confirmed_at: Mapped[float | None] = mapped_column(Double)
@@ -150,7 +148,5 @@ class RecoveryCodeRow(Base):
     __tablename__ = "mfa_recovery_codes"
 
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    user_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[str] = mapped_column(String(USER_ID_MAX), index=True)
     used_at: Mapped[float | None] = mapped_column(Double)
