@@ -35,6 +35,7 @@ from jwtauth import (
     HMACKey,
     IssuerError,
     Key,
+    KeyConfigurationError,
     KeyRing,
     MissingClaimError,
     RSAKey,
@@ -44,6 +45,7 @@ from jwtauth import (
     WeakSecretError,
     generate_key,
 )
+from jwtauth.keys.key import key_from_jwk, key_from_pem
 from jwtauth.keys.secrets import assess_secret, looks_like_public_key_material
 from jwtauth.testing import FrozenClock
 from tests.forge import b64u, jseg, registered_claims
@@ -586,6 +588,43 @@ def test_psychic_signature_cve_2022_21449(alg: str, curve: ec.EllipticCurve, siz
         forged = f"{header}.{body}.{b64u(bytes(2 * size))}"
         with pytest.raises(BadSignatureError):
             mgr.verify(forged)
+
+
+ED25519_IDENTITY = b"\x01" + bytes(31)  # y = 1, x = 0: the neutral element
+
+
+def test_ed25519_identity_public_key_forges_nothing() -> None:
+    """Issue 13 item 12 (outside test): Ed25519 small-order public keys, the attack libsodium's
+    `ge25519_has_small_order` refuses. Under the identity point as public key, R = identity and
+    S = 0 satisfy [S]B = R + [k]A for every message. OpenSSL accepts such a key and signature;
+    jwtauth refuses the key, so a JWKS that publishes it (or a configured JWK or PEM) yields no
+    key to verify with.
+    """
+    header = {"alg": "EdDSA", "typ": "at+jwt", "kid": "ed-0"}
+    forged = signed_with(header, claims(sub="admin"), lambda _: ED25519_IDENTITY + bytes(32))
+    signing_input, signature = forged.rsplit(".", 1)
+    # The attack is real on this build: the primitive takes key and signature.
+    ed25519.Ed25519PublicKey.from_public_bytes(ED25519_IDENTITY).verify(
+        base64.urlsafe_b64decode(signature + "=="), signing_input.encode()
+    )
+    jwk = {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64u(ED25519_IDENTITY),
+        "alg": "EdDSA",
+        "kid": "ed-0",
+    }
+    with pytest.raises(KeyConfigurationError, match="small order"):
+        key_from_jwk(jwk)
+    pem = ed25519.Ed25519PublicKey.from_public_bytes(ED25519_IDENTITY).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(KeyConfigurationError, match="small order"):
+        key_from_pem(pem, "EdDSA")
+    # Under a genuine key the same forgery is a bad signature.
+    genuine = generate_key("EdDSA", kid="ed-0")
+    with pytest.raises(BadSignatureError):
+        manager(KeyRing(genuine)).verify(forged)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from jwtauth.jwks_client import JWKSClient, JWKSOptions, keyring_from_jwks
 from jwtauth.keys.key import Key, generate_key
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.manager import TokenManager
+from jwtauth.tokens.encoding import b64url_encode
 
 pytestmark = pytest.mark.anyio
 
@@ -289,3 +290,24 @@ def test_unsafe_options_are_refused(url: str, extra: dict[str, Any]) -> None:
 def test_loopback_may_use_plain_http() -> None:
     for host in ("127.0.0.1", "[::1]", "localhost"):
         JWKSOptions(f"http://{host}:8000/jwks.json", ISSUER, AUDIENCE)
+
+
+def test_small_order_and_non_canonical_ed25519_keys_are_not_taken(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 13 item 12: under a small-order key (the identity here) R = identity, S = 0 verifies
+    any token, so a JWKS that publishes one must not make it a verification key."""
+    good = generate_key("EdDSA", kid="good")
+    identity = b64url_encode(b"\x01" + bytes(31))
+    unreduced = b64url_encode((2**255 - 19 + 5).to_bytes(32, "little"))  # y = p + 5
+    okp = {"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA"}
+    bad = [{**okp, "kid": "identity", "x": identity}, {**okp, "kid": "unreduced", "x": unreduced}]
+    document = json.dumps({"keys": [*bad, good.public_jwk()]}).encode()
+    with caplog.at_level("WARNING", logger="jwtauth.jwks"):
+        keyring = keyring_from_jwks(document, options("https://i.test/j"))
+    assert [k.kid for k in keyring] == ["good"]
+    for kid, x in (("identity", identity), ("unreduced", unreduced)):
+        assert repr(kid) in caplog.text
+        assert x not in caplog.text
+    with pytest.raises(KeySetError, match="no usable"):
+        keyring_from_jwks(json.dumps({"keys": bad}).encode(), options("https://i.test/j"))

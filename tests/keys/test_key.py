@@ -612,3 +612,214 @@ def test_key_identity_cannot_change_after_construction(attribute: str) -> None:
     with pytest.raises(AttributeError, match="cannot be changed"):
         setattr(key, attribute, "HS256")
     assert (key.kid, key.alg) == ("fixed", "ES256")
+
+
+# Ed25519: small-order and non-canonical points, non-canonical signatures ---------------------
+#
+# The curve arithmetic below is RFC 8032 section 5.1 in affine coordinates, written here so that
+# the small-order points are derived from the curve, not copied from the list the code uses.
+
+ED_P = 2**255 - 19
+ED_L = 2**252 + 27742317777372353535851937790883648493
+ED_D = -121665 * pow(121666, -1, ED_P) % ED_P
+EdPoint = tuple[int, int]
+ED_IDENTITY: EdPoint = (0, 1)
+
+
+def ed_add(a: EdPoint, b: EdPoint) -> EdPoint:
+    (x1, y1), (x2, y2) = a, b
+    t = ED_D * x1 * x2 * y1 * y2 % ED_P
+    x3 = (x1 * y2 + x2 * y1) * pow(1 + t, -1, ED_P) % ED_P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, -1, ED_P) % ED_P
+    return x3, y3
+
+
+def ed_mul(k: int, point: EdPoint) -> EdPoint:
+    result = ED_IDENTITY
+    while k:
+        if k & 1:
+            result = ed_add(result, point)
+        point, k = ed_add(point, point), k >> 1
+    return result
+
+
+def ed_x_for(y: int) -> int | None:
+    """A square root x of (y^2 - 1) / (d y^2 + 1), RFC 8032 section 5.1.3, or None."""
+    u, v = (y * y - 1) % ED_P, (ED_D * y * y + 1) % ED_P
+    x = u * pow(v, 3, ED_P) * pow(u * pow(v, 7, ED_P), (ED_P - 5) // 8, ED_P) % ED_P
+    if v * x * x % ED_P == (-u) % ED_P:
+        x = x * pow(2, (ED_P - 1) // 4, ED_P) % ED_P
+    return x if v * x * x % ED_P == u else None
+
+
+def ed_encode(point: EdPoint) -> bytes:
+    x, y = point
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def small_order_points() -> set[EdPoint]:
+    """The torsion subgroup: [L]P for a point P whose [L]P has order 8 generates all 8."""
+    for y in range(2, 100):
+        x = ed_x_for(y)
+        if x is None:
+            continue
+        torsion = ed_mul(ED_L, (x, y))
+        if ed_mul(4, torsion) != ED_IDENTITY:
+            points = {ed_mul(i, torsion) for i in range(8)}
+            assert all(ed_mul(8, p) == ED_IDENTITY for p in points)
+            return points
+    raise AssertionError("no point with a torsion component of order 8 below y = 100")
+
+
+def small_order_encodings() -> dict[str, bytes]:
+    """Every 32-byte encoding of a small-order point: both sign bits, and y + p below 2**255."""
+    ys = {y for _, y in small_order_points()}
+    names = {0: "0", 1: "1", ED_P - 1: "-1", ED_P: "p", ED_P + 1: "p+1"}
+    found: dict[str, bytes] = {}
+    for y in sorted(ys | {y + ED_P for y in ys if y + ED_P < 2**255}):
+        for sign in (0, 1):
+            name = f"y={names[y]}" if y in names else f"y={y:#x}"[:14]
+            found[f"{name},sign={sign}"] = (y | sign << 255).to_bytes(32, "little")
+    return found
+
+
+SMALL_ORDER = small_order_encodings()
+# RFC 8032 section 7.1, TESTs 1, 2 and 3: (secret key, public key, message, signature), in hex.
+RFC8032_VECTORS = [
+    (
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        "",
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+    ),
+    (
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        "72",
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+    ),
+    (
+        "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+        "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+        "af82",
+        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+    ),
+]
+
+
+def test_the_small_order_encodings_are_the_fourteen_of_libsodium() -> None:
+    # 8 points over 5 values of y (0, 1, -1 and +-c); y = 0 and 1 also as y + p: 7 values of y,
+    # each with either sign bit.
+    assert len(small_order_points()) == 8
+    assert len(SMALL_ORDER) == 14
+
+
+@pytest.mark.parametrize("encoded", list(SMALL_ORDER.values()), ids=list(SMALL_ORDER))
+def test_small_order_ed25519_public_keys_are_refused_from_every_source(encoded: bytes) -> None:
+    """Under a small-order key [8]A is the identity: R = identity, S = 0 verifies any message."""
+    public = ed25519.Ed25519PublicKey.from_public_bytes(encoded)  # OpenSSL takes it as it is
+    with pytest.raises(KeyConfigurationError, match="small order"):
+        EdDSAKey(public)
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(encoded), "alg": "EdDSA"}
+    with pytest.raises(KeyConfigurationError, match="small order"):
+        key_from_jwk(jwk)
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(KeyConfigurationError, match="small order"):
+        key_from_pem(pem)
+
+
+@pytest.mark.parametrize("offset", range(2, 19))
+@pytest.mark.parametrize("sign", [0, 1])
+def test_ed25519_public_keys_with_y_not_reduced_mod_p_are_refused(offset: int, sign: int) -> None:
+    # y = p + 0 and p + 1 are small-order; p + 2 ... p + 18 are every other unreduced y.
+    encoded = (ED_P + offset | sign << 255).to_bytes(32, "little")
+    with pytest.raises(KeyConfigurationError, match="not canonically encoded"):
+        EdDSAKey(ed25519.Ed25519PublicKey.from_public_bytes(encoded))
+
+
+@pytest.mark.parametrize(("secret", "public", "message", "signature"), RFC8032_VECTORS)
+def test_rfc8032_vectors_still_sign_and_verify(
+    secret: str, public: str, message: str, signature: str
+) -> None:
+    private = EdDSAKey(ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(secret)))
+    verifier = key_from_jwk(
+        {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(bytes.fromhex(public))}, "EdDSA"
+    )
+    assert private.public_jwk()["x"] == b64url_encode(bytes.fromhex(public))
+    assert private.sign(bytes.fromhex(message)) == bytes.fromhex(signature)
+    assert verifier.verify(bytes.fromhex(message), bytes.fromhex(signature))
+
+
+def _signature_with_identity_r(seed: bytes, message: bytes) -> bytes:
+    """A signature whose R is the identity, valid under the cofactorless equation.
+
+    [S]B = R + [k]A with R = identity holds for S = k * a mod L: only the key's holder can make
+    it (and it hands over `a`), but OpenSSL accepts it.
+    """
+    digest = hashlib.sha512(seed).digest()
+    a = int.from_bytes(digest[:32], "little")
+    a = (a & ~7 & ((1 << 254) - 1)) | (1 << 254)  # RFC 8032 section 5.1.5 clamping
+    public = ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    r = ed_encode(ED_IDENTITY)
+    k = int.from_bytes(hashlib.sha512(r + public + message).digest(), "little") % ED_L
+    return r + (k * a % ED_L).to_bytes(32, "little")
+
+
+def test_a_signature_with_a_small_order_r_is_refused() -> None:
+    seed = bytes.fromhex(RFC8032_VECTORS[0][0])
+    private = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    signature = _signature_with_identity_r(seed, b"header.payload")
+    private.public_key().verify(signature, b"header.payload")  # the primitive's verdict: valid
+    assert not EdDSAKey(private.public_key()).verify(b"header.payload", signature)
+
+
+class RecordingEd25519PublicKey(ed25519.Ed25519PublicKey):
+    """A real public key that counts the signatures handed to the primitive."""
+
+    def __init__(self, real: ed25519.Ed25519PublicKey) -> None:
+        self.real = real
+        self.verified = 0
+
+    def public_bytes(
+        self, encoding: serialization.Encoding, format: serialization.PublicFormat
+    ) -> bytes:
+        return self.real.public_bytes(encoding, format)
+
+    def public_bytes_raw(self) -> bytes:
+        return self.real.public_bytes_raw()
+
+    def verify(self, signature: Any, data: Any) -> None:
+        self.verified += 1
+        self.real.verify(signature, data)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __copy__(self) -> ed25519.Ed25519PublicKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[Any, Any]) -> ed25519.Ed25519PublicKey:
+        return self
+
+
+def test_a_signature_with_s_of_l_or_more_is_refused_before_the_primitive() -> None:
+    """S and S + L both satisfy the equation (RFC 8032 5.1.7 requires S < L). The OpenSSL of
+    this build refuses S >= L itself; jwtauth must not depend on that, so the signature never
+    reaches it."""
+    private = ed25519.Ed25519PrivateKey.generate()
+    recording = RecordingEd25519PublicKey(private.public_key())
+    key = EdDSAKey(recording)
+    signature = private.sign(b"header.payload")
+    s = int.from_bytes(signature[32:], "little")
+    assert key.verify(b"header.payload", signature)
+    assert recording.verified == 1
+    for bad_s in (s + ED_L, ED_L, 2**256 - 1):
+        assert not key.verify(b"header.payload", signature[:32] + bad_s.to_bytes(32, "little"))
+    for encoded in SMALL_ORDER.values():
+        assert not key.verify(b"header.payload", encoded + signature[32:])
+    assert recording.verified == 1

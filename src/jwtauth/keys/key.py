@@ -54,6 +54,45 @@ _HASHES: dict[int, type[hashes.HashAlgorithm]] = {
 }
 _EC_CURVE_FOR = {Algorithm.ES256: "P-256", Algorithm.ES384: "P-384", Algorithm.ES512: "P-521"}
 
+# Ed25519's field prime p and group order L (RFC 8032 section 5.1).
+_ED25519_P = 2**255 - 19
+_ED25519_L = 2**252 + 27742317777372353535851937790883648493
+_ED25519_Y_MASK = (1 << 255) - 1  # an encoding is y, little-endian, with x's sign in bit 255
+# Every encoding of the 8 points of small order, as the y it carries, compared without the sign
+# bit: the 7 entries of libsodium's ge25519_has_small_order (src/libsodium/crypto_core/ed25519/
+# ref10/ed25519_ref10.c), times 2 signs. Under such a public key A, [8]A is the identity, so
+# the cofactorless check [S]B = R + [k]A holds for R = identity and S = 0 whatever the message:
+# anyone forges. As a signature's R, the point reveals the key (S = k * a) or shows a signer
+# that is not following RFC 8032. libsodium refuses both; so does this.
+_ED25519_SMALL_ORDER_Y = frozenset(
+    {
+        0,  # x = +-sqrt(-1): the two points of order 4
+        1,  # x = 0: the identity (order 1)
+        # the four points of order 8, y and -y
+        2707385501144840649318225287225658788936804267575313519463743609750303402022,
+        55188659117513257062467267217118295137698188065244968500265048394206261417927,
+        _ED25519_P - 1,  # x = 0: the point of order 2
+        _ED25519_P,  # 0 again, not reduced mod p
+        _ED25519_P + 1,  # 1 again, not reduced mod p
+    }
+)
+
+
+def _ed25519_y(encoded: bytes) -> int:
+    return int.from_bytes(encoded, "little") & _ED25519_Y_MASK
+
+
+def _check_ed25519_public_key(raw: bytes) -> None:
+    """Refuse a public key of small order or whose y is not reduced mod p (RFC 8032 5.1.3).
+
+    OpenSSL (through `cryptography`) accepts both: it stores the 32 bytes as they are.
+    """
+    y = _ed25519_y(raw)
+    if y in _ED25519_SMALL_ORDER_Y:
+        raise KeyConfigurationError("the Ed25519 public key is a point of small order")
+    if y >= _ED25519_P:
+        raise KeyConfigurationError("the Ed25519 public key is not canonically encoded")
+
 
 class Key(ABC):
     """A key with its `kid` and the one algorithm it signs or verifies with."""
@@ -275,6 +314,9 @@ class EdDSAKey(_AsymmetricKey):
     ):
         self._private = key if isinstance(key, ed25519.Ed25519PrivateKey) else None
         self._public = key.public_key() if isinstance(key, ed25519.Ed25519PrivateKey) else key
+        # Here, not in the JWK or PEM loaders: every way to a key (JWK, PEM, DER, raw bytes from
+        # Vault Transit, a caller's own object) ends in this constructor.
+        _check_ed25519_public_key(self._public.public_bytes_raw())
         super().__init__(alg, kid)
         self.signature_size = 64
 
@@ -283,6 +325,13 @@ class EdDSAKey(_AsymmetricKey):
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
         if len(signature) != self.signature_size:
+            return False
+        # RFC 8032 section 5.1.7 requires S < L (else S + L is a second valid signature); a
+        # small-order R is libsodium's rule (see _ED25519_SMALL_ORDER_Y). Checked here so that
+        # neither depends on what the OpenSSL build underneath enforces.
+        if _ed25519_y(signature[:32]) in _ED25519_SMALL_ORDER_Y:
+            return False
+        if int.from_bytes(signature[32:], "little") >= _ED25519_L:
             return False
         try:
             self._public.verify(signature, signing_input)
