@@ -380,3 +380,71 @@ def test_source_of_reports_each_layer(tmp_path: Path, monkeypatch: pytest.Monkey
     assert settings.source_of("access_ttl") == "env"
     assert settings.source_of("refresh_ttl") == "argument"
     assert settings.source_of("issuer") == "default"
+
+
+# Trusted proxies and the IPv6 rate-limit prefix (issue 13 item 16) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("10.0.0.0/8", ["10.0.0.0/8"]),
+        ("127.0.0.1, 10.0.0.0/8,::1", ["127.0.0.1", "10.0.0.0/8", "::1"]),
+        ('["127.0.0.1", "2001:DB8::/32"]', ["127.0.0.1", "2001:db8::/32"]),
+        ("0.0.0.0/0", ["0.0.0.0/0"]),
+        ("192.0.2.7/32", ["192.0.2.7"]),
+        ("", []),  # set but empty: no proxy is trusted
+    ],
+)
+def test_trusted_proxies_take_addresses_and_cidr_ranges(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: list[str]
+) -> None:
+    monkeypatch.setenv("JWTAUTH_TRUSTED_PROXIES", value)
+    assert Settings.load().trusted_proxies == expected
+
+
+def test_trusted_proxies_from_toml_and_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings.load(trusted_proxies=["10.0.0.0/8"]).trusted_proxies == ["10.0.0.0/8"]
+    write_toml(tmp_path / "c.toml", 'trusted_proxies = ["172.16.0.0/12", "::1"]\n', monkeypatch)
+    assert Settings.load().trusted_proxies == ["172.16.0.0/12", "::1"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("10.0.0.1,proxy-zq7x", "entry 2 is not an IP address or CIDR range"),
+        ("10.9.8.7/8", "entry 1 is a CIDR range with bits set"),
+        ("10.0.0.0/33", "entry 1 is not an IP address"),
+        ('["10.0.0.1"', "not a JSON list"),
+        ('{"a": "10.0.0.1"}', "entry 1 is not an IP address"),  # a string, not a list
+        ("[1, 2]", "expected addresses and CIDR ranges"),
+    ],
+)
+def test_malformed_trusted_proxies_are_one_line_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, value: str, reason: str
+) -> None:
+    # pydantic-settings decoded the variable as JSON itself and raised a SettingsError from
+    # deep inside, which `jwtauth serve` printed as a 72-line traceback.
+    monkeypatch.setenv("JWTAUTH_TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigurationError) as info:
+        Settings.load()
+    message = str(info.value)
+    assert message.startswith("JWTAUTH_TRUSTED_PROXIES:")
+    assert reason in message
+    assert "\n" not in message
+    assert "zq7x" not in message
+    assert info.value.__cause__ is None
+
+
+def test_the_ipv6_rate_limit_prefix_defaults_to_64_and_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings.load().ipv6_rate_limit_prefix == 64
+    monkeypatch.setenv("JWTAUTH_IPV6_RATE_LIMIT_PREFIX", "56")
+    assert Settings.load().ipv6_rate_limit_prefix == 56
+    for bad in ("31", "129", "x"):
+        monkeypatch.setenv("JWTAUTH_IPV6_RATE_LIMIT_PREFIX", bad)
+        with pytest.raises(ConfigurationError, match=r"^JWTAUTH_IPV6_RATE_LIMIT_PREFIX:"):
+            Settings.load()

@@ -7,19 +7,21 @@ Settings are frozen; build them once in ``main()`` or an app factory, never at i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 import warnings
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -33,6 +35,7 @@ from jwtauth.errors import (
 )
 from jwtauth.files import read_private_file
 from jwtauth.keys.algorithms import Algorithm
+from jwtauth.ratelimit.addresses import DEFAULT_IPV6_PREFIX, canonical_network
 
 __all__ = ["ENV_PREFIX", "SECRET_FIELDS", "Environment", "Settings"]
 
@@ -108,8 +111,17 @@ class Settings(BaseSettings):
     max_sessions: int | None = Field(
         default=None, gt=0, description="sessions per user; the oldest is revoked beyond it"
     )
-    trusted_proxies: list[str] = Field(
-        default=["127.0.0.1"], description="peers whose X-Forwarded-Proto/-For are believed"
+    # NoDecode: the variable is read by _trusted_proxies below, so that `10.0.0.0/8,::1` works
+    # and a malformed value is a one-line error rather than pydantic-settings' JSON traceback.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=["127.0.0.1"],
+        description="proxy addresses and CIDR ranges whose X-Forwarded-Proto/-For are believed",
+    )
+    ipv6_rate_limit_prefix: int = Field(
+        default=DEFAULT_IPV6_PREFIX,
+        ge=32,
+        le=128,
+        description="IPv6 clients in one network of this prefix length share a rate limit",
     )
     rate_limits: bool = Field(
         default=True, description="per-client and per-account rate limits with penalties"
@@ -197,6 +209,32 @@ class Settings(BaseSettings):
 
     # Where each explicitly set value came from: "argument", "env", ".env" or "toml".
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: object) -> list[str]:
+        """Comma-separated or a JSON list (environment, .env), a list (TOML, arguments); each
+        entry an address or a CIDR range, kept in canonical form."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError:
+                    raise ValueError(
+                        "not a JSON list; or list addresses and CIDR ranges separated by commas"
+                    ) from None
+            else:
+                value = [part for part in text.split(",") if part.strip()]
+        if not isinstance(value, list | tuple) or not all(isinstance(e, str) for e in value):
+            raise ValueError("expected addresses and CIDR ranges, as text")
+        entries: list[str] = []
+        for number, entry in enumerate(value, start=1):
+            try:
+                entries.append(canonical_network(entry))
+            except ValueError as exc:
+                raise ValueError(f"entry {number} is {exc}") from None
+        return entries
 
     @classmethod
     def settings_customise_sources(

@@ -1,5 +1,5 @@
 """Security headers (HSTS only in production and only for HTTPS, as a trusted proxy reports
-it) and the HTTPS requirement of production."""
+it), the HTTPS requirement of production, and the client address behind trusted proxies."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from jwtauth.server.middleware import HTTPSRequiredMiddleware, SecurityHeadersMiddleware
+from jwtauth.ratelimit.addresses import TrustedProxies
+from jwtauth.server.middleware import (
+    HTTPSRequiredMiddleware,
+    SecurityHeadersMiddleware,
+    client_address,
+    request_is_https,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -136,3 +142,85 @@ def test_production_with_an_http_issuer_refuses_to_start(clean_env: None) -> Non
         create_app(Settings.load(**plain, issuer="http://auth.example.com"))
     create_app(Settings.load(**plain, issuer="http://auth.example.com", https="off"))
     create_app(Settings.load(**plain, issuer="https://auth.example.com"))
+
+
+# Trusted proxies as CIDR ranges (issue 13 item 16) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "peer", "allowed"),
+    [
+        (["0.0.0.0/0"], "203.0.113.7", True),  # compared as strings, this never matched
+        (["10.0.0.0/8"], "10.20.30.40", True),
+        (["10.0.0.0/8"], "11.0.0.1", False),
+        (["127.0.0.1"], "::ffff:127.0.0.1", True),  # the loopback proxy via a dual-stack socket
+        (["2001:db8::/32"], "2001:db8:5::1", True),
+    ],
+)
+async def test_a_proxy_inside_a_trusted_range_may_report_https(
+    proxies: list[str], peer: str, allowed: bool
+) -> None:
+    app = Starlette(routes=[Route("/auth/x", _cached, methods=["POST"])])
+    required = HTTPSRequiredMiddleware(
+        app, mode="refuse", origin="https://auth.example.com", trusted_proxies=proxies
+    )
+    transport = httpx.ASGITransport(app=required, client=(peer, 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answer = await client.post("/auth/x", headers={"X-Forwarded-Proto": "https"})
+    assert (answer.status_code == 200) is allowed
+
+
+def _scope(peer: str | None, *forwarded_for: str) -> dict[str, object]:
+    headers = [(b"x-forwarded-for", value.encode("latin-1")) for value in forwarded_for]
+    return {
+        "type": "http",
+        "client": (peer, 5000) if peer is not None else None,
+        "headers": [(b"host", b"testserver"), *headers],
+    }
+
+
+PROXIES = TrustedProxies.parse(["127.0.0.1", "10.0.0.0/8", "2001:db8:ff::/48"])
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        # Not a trusted proxy: whatever it claims, the peer is the client.
+        ("203.0.113.7", ["192.0.2.1"], "203.0.113.7"),
+        ("2001:DB8::0:7", [], "2001:db8::7"),  # normalised, so one address is one key
+        ("::ffff:203.0.113.7", [], "203.0.113.7"),
+        # A trusted proxy: the rightmost address that is not one of ours.
+        ("127.0.0.1", ["192.0.2.1"], "192.0.2.1"),
+        ("127.0.0.1", ["198.51.100.1, 192.0.2.1"], "192.0.2.1"),  # the left one is invented
+        ("127.0.0.1", ["192.0.2.1, 10.1.2.3"], "192.0.2.1"),  # through a proxy in a range
+        ("127.0.0.1", ["192.0.2.1, 10.1.2.3, 10.9.9.9"], "192.0.2.1"),
+        ("::ffff:127.0.0.1", ["[2001:DB8::1]"], "2001:db8::1"),
+        ("127.0.0.1", ["2001:db8::1%eth0"], "2001:db8::1"),
+        ("127.0.0.1", ["2001:db8:ff::9, 192.0.2.1"], "192.0.2.1"),
+        # A proxy that adds its own field: every field counts, in order, so the client's own
+        # field (first) cannot stand in for the proxy's (last).
+        ("127.0.0.1", ["198.51.100.66", "192.0.2.1"], "192.0.2.1"),
+        # Only our proxies on the list: the leftmost one is as far as anyone can see.
+        ("127.0.0.1", ["10.1.1.1, 10.2.2.2"], "10.1.1.1"),
+        ("127.0.0.1", [], "127.0.0.1"),
+        ("127.0.0.1", [" , "], "127.0.0.1"),
+        # Not an address: the walk ends at the proxy that passed it on.
+        ("127.0.0.1", ["unknown"], "127.0.0.1"),
+        ("127.0.0.1", ["192.0.2.1, garbage, 10.1.2.3"], "10.1.2.3"),
+        ("127.0.0.1", ["192.0.2.1:5555"], "127.0.0.1"),
+        (None, ["192.0.2.1"], None),
+        ("", ["192.0.2.1"], None),
+    ],
+)
+def test_client_address_walks_forwarded_for_over_trusted_proxies_only(
+    peer: str | None, forwarded_for: list[str], client: str | None
+) -> None:
+    assert client_address(_scope(peer, *forwarded_for), PROXIES) == client
+
+
+def test_plain_address_lists_are_accepted_where_trusted_proxies_are() -> None:
+    scope = _scope("10.4.4.4", "192.0.2.1")
+    assert client_address(scope, ["10.0.0.0/8"]) == "192.0.2.1"
+    assert client_address(scope, frozenset({"10.4.4.4"})) == "192.0.2.1"
+    assert client_address(scope, ()) == "10.4.4.4"
+    assert request_is_https({**scope, "scheme": "https"}, ()) is True

@@ -84,9 +84,9 @@ DEFAULT_POLICIES: Mapping[str, RatePolicy] = MappingProxyType(
     {
         policy.name: policy
         for policy in (
-            RatePolicy("login-ip", 5, 60),  # key: the client IP
+            RatePolicy("login-ip", 5, 60),  # key: address_key(client address)
             RatePolicy("login-account", 5, 60),  # key: the lower-cased account email
-            RatePolicy("register-ip", 3, 60),  # key: the client IP
+            RatePolicy("register-ip", 3, 60),  # key: address_key(client address)
             RatePolicy("refresh-user", 10, 60),  # key: the user id
         )
     }

@@ -1,5 +1,5 @@
-"""Security headers on every response, and the HTTPS requirement of production (pure ASGI, so
-streaming and errors are covered)."""
+"""Security headers on every response, the HTTPS requirement of production (pure ASGI, so
+streaming and errors are covered), and who the client is behind the trusted proxies."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ from collections.abc import Iterable
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jwtauth.ratelimit.addresses import Network, TrustedProxies, normalise_address
 from jwtauth.server.problems import problem
 
-__all__ = ["HTTPSRequiredMiddleware", "SecurityHeadersMiddleware", "request_is_https"]
+__all__ = [
+    "HTTPSRequiredMiddleware",
+    "SecurityHeadersMiddleware",
+    "client_address",
+    "request_is_https",
+]
+
+Proxies = Iterable[str | Network] | TrustedProxies
 
 _ALWAYS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -35,12 +43,46 @@ _RAW_NO_STORE = _raw((("Cache-Control", "no-store"), ("Pragma", "no-cache")))
 _RAW_HSTS = _raw((("Strict-Transport-Security", HSTS),))
 
 
-def request_is_https(scope: Scope, trusted_proxies: Iterable[str]) -> bool:
+def client_address(scope: Scope, trusted_proxies: Proxies) -> str | None:
+    """The client's address (:func:`~jwtauth.ratelimit.addresses.normalise_address` form): the
+    socket peer, or what ``X-Forwarded-For`` says when the peer is a trusted proxy.
+
+    The list is walked from the right: each trusted proxy appends the address it received
+    from, so the rightmost address that is not one of ours is the client, and anything to its
+    left is the client's to invent. Every ``X-Forwarded-For`` field counts, in order (RFC 9110
+    section 5.3): a proxy that adds its own field rather than appending to the client's would
+    otherwise leave the client's forged one first. An entry that is not an IP address ends the
+    walk at the last proxy that passed it on. ``None`` when there is no usable peer address.
+    """
+    proxies = TrustedProxies.parse(trusted_proxies)
+    client = scope.get("client")
+    address = normalise_address(client[0]) if client else None
+    if address is None or address not in proxies:
+        return address
+    hops = [
+        hop
+        for name, value in scope.get("headers", ())
+        if name == b"x-forwarded-for"
+        for hop in value.decode("latin-1").split(",")
+    ]
+    for hop in reversed(hops):
+        if not hop.strip():
+            continue
+        forwarded = normalise_address(hop)
+        if forwarded is None:
+            break
+        address = forwarded
+        if forwarded not in proxies:
+            break
+    return address
+
+
+def request_is_https(scope: Scope, trusted_proxies: Proxies) -> bool:
     """TLS on the connection, or `X-Forwarded-Proto: https` from a trusted proxy."""
     if scope.get("scheme") == "https":
         return True
     client = scope.get("client")
-    if client is None or client[0] not in trusted_proxies:
+    if client is None or client[0] not in TrustedProxies.parse(trusted_proxies):
         return False
     proto = None
     for name, value in scope.get("headers", ()):
@@ -57,11 +99,11 @@ class SecurityHeadersMiddleware:
     """Adds the API.md headers; `no-store` under /auth/; HSTS in production over HTTPS only."""
 
     def __init__(
-        self, app: ASGIApp, *, production: bool, trusted_proxies: Iterable[str] = ("127.0.0.1",)
+        self, app: ASGIApp, *, production: bool, trusted_proxies: Proxies = ("127.0.0.1",)
     ) -> None:
         self.app = app
         self.production = production
-        self.trusted_proxies = frozenset(trusted_proxies)
+        self.trusted_proxies = TrustedProxies.parse(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,12 +151,12 @@ class HTTPSRequiredMiddleware:
         *,
         mode: str,
         origin: str,
-        trusted_proxies: Iterable[str] = ("127.0.0.1",),
+        trusted_proxies: Proxies = ("127.0.0.1",),
     ) -> None:
         self.app = app
         self.mode = mode
         self.origin = origin.rstrip("/")
-        self.trusted_proxies = frozenset(trusted_proxies)
+        self.trusted_proxies = TrustedProxies.parse(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
