@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from jwtauth.auth.passwords import PasswordHasher
 from jwtauth.config import Settings
-from jwtauth.server import create_app
+from jwtauth.integrations.fastapi import JWTAuth
+from jwtauth.server import EmbeddedAuth, create_app
+from jwtauth.server.deps import ServerState
 
 # Cheap argon2 parameters: the tests exercise the flows, not the hash's cost.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -18,21 +22,59 @@ CLIENT_IP = "203.0.113.7"
 PASSWORD = "correct horse battery staple"
 
 
+HOSTS = ("server", "fastapi")
+"""What serves the auth API in the contract tests: ``jwtauth serve``'s app, or a host
+application that embeds it (EmbeddedAuth)."""
+
+
 @asynccontextmanager
 async def serve(
-    settings: Settings, peer: str = CLIENT_IP, base_url: str = "http://testserver"
+    settings: Settings,
+    peer: str = CLIENT_IP,
+    base_url: str = "http://testserver",
+    host: str = "server",
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app for ``settings``, started (lifespan) and reached over HTTP from ``peer``.
 
     ``base_url="https://..."`` makes the requests TLS as the app sees them (and lets the
-    client's cookie jar send ``Secure`` cookies)."""
-    app = create_app(settings, hasher=FAST_HASHER)
+    client's cookie jar send ``Secure`` cookies). ``host`` is one of :data:`HOSTS`."""
+    if host == "server":
+        app = create_app(settings, hasher=FAST_HASHER)
+        state_app = app
+    else:
+        app, state_app = _host(host, settings)
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url=base_url) as http,
     ):
+        _STATES[http] = state_app.state.jwtauth
         yield http
+
+
+_STATES: weakref.WeakKeyDictionary[httpx.AsyncClient, ServerState] = weakref.WeakKeyDictionary()
+
+
+def state_of(client: httpx.AsyncClient) -> ServerState:
+    """The running auth API's state behind ``client`` (its service, stores and policies)."""
+    return _STATES[client]
+
+
+def _host(kind: str, settings: Settings) -> tuple[FastAPI, FastAPI]:
+    """A host application with routes of its own, deny by default, and the auth API inside;
+    and the auth API's app."""
+    if kind != "fastapi":
+        raise ValueError(f"unknown host {kind!r}")
+    auth = EmbeddedAuth(settings, hasher=FAST_HASHER)
+    app = FastAPI()
+    JWTAuth(auth.authenticator).protect(app)
+    app.include_router(auth.router)
+
+    @app.get("/orders")
+    async def orders() -> list[str]:
+        return ["o-1"]
+
+    return app, auth.app
 
 
 def bearer(token: str) -> dict[str, str]:

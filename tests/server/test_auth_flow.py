@@ -1,18 +1,37 @@
-"""The HTTP contract of shared/API.md, driven over HTTP on every backend."""
+"""The HTTP contract (docs/api.md), driven over HTTP on every backend, against the server and
+against host applications that embed the auth API (the same assertions for both)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import httpx
 import jwt as pyjwt
 import pytest
 
-from tests.server.support import CLIENT_IP, PASSWORD, Api, bearer
+from jwtauth.config import Settings
+from jwtauth.stores.sql import SQLStore
+from tests.server.support import CLIENT_IP, HOSTS, PASSWORD, Api, bearer, serve, state_of
 
 pytestmark = pytest.mark.anyio
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(params=HOSTS)
+async def client(
+    request: pytest.FixtureRequest, server_settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(server_settings, host=request.param) as http:
+        yield http
+
+
+@pytest.fixture
+async def server(server_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The server alone, for what only ``jwtauth serve`` answers (health, metrics, schema)."""
+    async with serve(server_settings) as http:
+        yield http
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
@@ -321,7 +340,8 @@ async def test_disabled_or_deleted_user_cannot_refresh(
 ) -> None:
     tokens = await api.register_and_login()
     user_id = (await api.me(tokens["access_token"])).json()["id"]
-    store = client._transport.app.state.jwtauth.service.users  # type: ignore[attr-defined]
+    store = state_of(client).service.users
+    assert isinstance(store, SQLStore)
     if change == "disable":
         await store.set_active(user_id, False)
     else:
@@ -334,7 +354,7 @@ async def test_disabled_or_deleted_user_cannot_refresh(
 
 
 async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
-    assert_problem(await client.get("/nowhere"), 404)
+    assert_problem(await client.get("/auth/nowhere"), 404)
     assert_problem(await client.get("/auth/login"), 405)
     assert_problem(await client.post("/auth/claims"), 405)
     assert_problem(
@@ -345,11 +365,21 @@ async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncCl
     )
 
 
+async def test_unknown_server_route_is_a_problem(server: httpx.AsyncClient) -> None:
+    assert_problem(await server.get("/nowhere"), 404)
+
+
+SERVER_ONLY = {"/healthz", "/nowhere"}
+
+
 @pytest.mark.parametrize(
-    "path", ["/healthz", "/auth/me", "/auth/claims", "/.well-known/jwks.json", "/nowhere"]
+    "path",
+    ["/healthz", "/auth/me", "/auth/claims", "/auth/nowhere", "/.well-known/jwks.json", "/nowhere"],
 )
-async def test_security_headers_on_every_response(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.get(path)
+async def test_security_headers_on_every_response(
+    client: httpx.AsyncClient, server: httpx.AsyncClient, path: str
+) -> None:
+    response = await (server if path in SERVER_ONLY else client).get(path)
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "no-referrer"
@@ -359,8 +389,8 @@ async def test_security_headers_on_every_response(client: httpx.AsyncClient, pat
         assert response.headers["cache-control"] == "no-store"
 
 
-async def test_openapi_schema_is_served(client: httpx.AsyncClient) -> None:
-    schema = (await client.get("/openapi.json")).json()
+async def test_openapi_schema_is_served(server: httpx.AsyncClient) -> None:
+    schema = (await server.get("/openapi.json")).json()
     assert "/auth/login" in schema["paths"]
     # The plain route documents itself like the API routes: the same bearer scheme.
     claims = schema["paths"]["/auth/claims"]["get"]
@@ -372,13 +402,13 @@ async def test_openapi_schema_is_served(client: httpx.AsyncClient) -> None:
     )
 
 
-async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/healthz")).status_code == 200
-    assert (await client.get("/readyz")).status_code == 200
+async def test_health_and_readiness(server: httpx.AsyncClient) -> None:
+    assert (await server.get("/healthz")).status_code == 200
+    assert (await server.get("/readyz")).status_code == 200
 
 
-async def test_metrics_are_refused_to_remote_clients(client: httpx.AsyncClient) -> None:
-    assert_problem(await client.get("/metrics"), 403)
+async def test_metrics_are_refused_to_remote_clients(server: httpx.AsyncClient) -> None:
+    assert_problem(await server.get("/metrics"), 403)
 
 
 async def test_claims_endpoint_returns_the_verified_claims(api: Api) -> None:
