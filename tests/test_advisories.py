@@ -140,6 +140,8 @@ NOENC = serialization.NoEncryption()
 
 def _material(keys: Keys, name: str) -> bytes:
     rsa_pub, ec_pub, ed_pub = keys.rsa.public_key(), keys.ec.public_key(), keys.ed.public_key()
+    n_member = RSAKey(rsa_pub).public_jwk()["n"]
+    modulus = rsa_pub.public_numbers().n.to_bytes(rsa_pub.key_size // 8, "big")
     makers: dict[str, Callable[[], bytes]] = {
         # PEM
         "pem-spki-rsa": lambda: rsa_pub.public_bytes(Enc.PEM, Pub.SubjectPublicKeyInfo),
@@ -208,6 +210,22 @@ def _material(keys: Keys, name: str) -> bytes:
             ECKey(ec_pub, kid="e").public_jwk(), indent=2
         ).encode(),
         "jwks-json": lambda: json.dumps({"keys": [ECKey(ec_pub, kid="e").public_jwk()]}).encode(),
+        # Raw public-key forms (issue 13 item 13): what an attacker computes from the JWKS
+        "x962-uncompressed-p256": lambda: ec_pub.public_bytes(Enc.X962, Pub.UncompressedPoint),
+        "x962-uncompressed-p256-hex": lambda: (
+            ec_pub.public_bytes(Enc.X962, Pub.UncompressedPoint).hex().encode()
+        ),
+        "x962-uncompressed-p256-base64": lambda: base64.b64encode(
+            ec_pub.public_bytes(Enc.X962, Pub.UncompressedPoint)
+        ),
+        "x962-uncompressed-p256-base64url": lambda: b64u(
+            ec_pub.public_bytes(Enc.X962, Pub.UncompressedPoint)
+        ).encode(),
+        "ec-x-and-y-p256": lambda: ec_pub.public_bytes(Enc.X962, Pub.UncompressedPoint)[1:],
+        "rsa-modulus-bytes": lambda: modulus,
+        "rsa-modulus-der-integer": lambda: b"\x00" + modulus,
+        "jwk-n-string": lambda: n_member.encode("ascii"),
+        "jwk-n-string-with-newline": lambda: n_member.encode("ascii") + b"\n",
     }
     return makers[name]()
 
@@ -387,6 +405,58 @@ def test_rs256_token_with_hs256_header_signed_with_jwk_json_secret(keys: Keys) -
         )
         with pytest.raises(AlgorithmError):
             mgr.verify(forged)
+        assert_refused_as_key_material(secret)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x962-uncompressed-p256",
+        "x962-uncompressed-p256-hex",
+        "x962-uncompressed-p256-base64",
+        "x962-uncompressed-p256-base64url",
+        "ec-x-and-y-p256",
+        "rsa-modulus-bytes",
+        "rsa-modulus-der-integer",
+        "jwk-n-string",
+        "jwk-n-string-with-newline",
+    ],
+)
+def test_raw_public_key_forms_are_not_hmac_secrets(keys: Keys, name: str) -> None:
+    """Issue 13 item 13 (outside test): `HMACKey` refused PEM, DER and JWK JSON but took a raw
+    X9.62 point, RSA modulus bytes or a JWK `n` string, all of which an attacker reads off the
+    JWKS, and then signs HS256 with.
+    """
+    assert_refused_as_key_material(_material(keys, name))
+
+
+@pytest.mark.parametrize(
+    "curve", [ec.SECP256R1(), ec.SECP384R1(), ec.SECP521R1()], ids=lambda curve: curve.name
+)
+def test_compressed_ec_points_are_not_hmac_secrets(curve: ec.EllipticCurve) -> None:
+    """Issue 13 item 13: the compressed X9.62 point (33, 49 or 67 bytes), for each curve."""
+    point = (
+        ec.derive_private_key(0xC0FFEE, curve)
+        .public_key()
+        .public_bytes(Enc.X962, Pub.CompressedPoint)
+    )
+    with pytest.raises(WeakSecretError, match="key material"):
+        HMACKey(point, "HS256")
+    assert looks_like_public_key_material(point)
+    assert any("key material" in problem for problem in assess_secret(point).problems)
+
+
+def test_hs256_token_signed_with_the_published_modulus_or_point(keys: Keys) -> None:
+    """Issue 13 item 13: the forgery itself, under the RSA and EC keys' own `kid`s, HMACed with
+    what the JWKS publishes. The keys' algorithm binding refuses it; the secret refusal keeps
+    an operator from configuring the same bytes as an HMAC key on another verifier."""
+    rsa_key, ec_key = RSAKey(keys.rsa, kid="rsa-1"), ECKey(keys.ec, kid="ec-1")
+    mgr = manager(KeyRing(rsa_key, [ec_key]))
+    for kid, name in (("rsa-1", "jwk-n-string"), ("ec-1", "x962-uncompressed-p256")):
+        secret = _material(keys, name)
+        header = {"alg": "HS256", "typ": "at+jwt", "kid": kid}
+        with pytest.raises(AlgorithmError):
+            mgr.verify(signed_with(header, claims(sub="admin"), raw_hmac(secret)))
         assert_refused_as_key_material(secret)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
+import random
 import secrets
 
 import pytest
@@ -232,3 +234,99 @@ def test_non_ascii_text_is_scored_per_character_not_per_byte(secret: str) -> Non
 def test_random_binary_secret_passes() -> None:
     for _ in range(20):
         assert assess_secret(b"\xff" + secrets.token_bytes(40)).ok
+
+
+# --- raw public-key forms: points, moduli, JWK `n` (issue 13 item 13) ---------------------------
+
+_X962 = serialization.Encoding.X962
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "p256": ec.SECP256R1(),
+    "p384": ec.SECP384R1(),
+    "p521": ec.SECP521R1(),
+}
+
+
+def _point(curve: str, form: serialization.PublicFormat) -> bytes:
+    return ec.derive_private_key(0x5EC1, _CURVES[curve]).public_key().public_bytes(_X962, form)
+
+
+@pytest.fixture(scope="module")
+def moduli() -> list[bytes]:
+    """Real moduli of 2048 and 3072 bits, as big-endian bytes."""
+    found = []
+    for key in (_RSA, rsa.generate_private_key(65537, 3072)):
+        n = key.public_key().public_numbers().n
+        found.append(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+    return found
+
+
+@pytest.mark.parametrize("curve", sorted(_CURVES))
+def test_raw_ec_points_are_key_material(curve: str) -> None:
+    uncompressed = _point(curve, serialization.PublicFormat.UncompressedPoint)
+    forms = {
+        "uncompressed": uncompressed,
+        "compressed": _point(curve, serialization.PublicFormat.CompressedPoint),
+        "x-and-y": uncompressed[1:],
+        "hex": uncompressed.hex().encode(),
+        "base64": base64.b64encode(uncompressed),
+        "base64url": base64.urlsafe_b64encode(uncompressed).rstrip(b"="),
+    }
+    for name, material in forms.items():
+        assert looks_like_public_key_material(material), name
+        assert "key material" in assess_secret(material).reason, name
+
+
+def test_rsa_moduli_in_every_form_are_key_material(moduli: list[bytes]) -> None:
+    for modulus in moduli:
+        n_member = base64.urlsafe_b64encode(modulus).rstrip(b"=")
+        for material in (
+            modulus,
+            b"\x00" + modulus,  # the DER INTEGER (and `openssl rsa -text`) form
+            n_member,
+            base64.urlsafe_b64encode(modulus),  # padded
+            n_member + b"\n",
+            base64.urlsafe_b64encode(b"\x00" + modulus).rstrip(b"="),
+        ):
+            assert looks_like_public_key_material(material)
+            assert "key material" in assess_secret(material).reason
+
+
+def test_near_miss_moduli_and_points_are_not_key_material(moduli: list[bytes]) -> None:
+    modulus = int.from_bytes(moduli[0], "big")
+    size = len(moduli[0])
+    multiple_of_3 = modulus - modulus % 3
+    multiple_of_3 -= 3 if multiple_of_3 % 2 == 0 else 0  # odd, top bit still set
+    near_misses = {
+        "even": (modulus ^ 1).to_bytes(size, "big"),
+        "top-bit-clear": (modulus & ~(1 << (8 * size - 1))).to_bytes(size, "big"),
+        "small-factor": multiple_of_3.to_bytes(size, "big"),
+        "one-byte-short": moduli[0][1:],
+        "one-byte-long": moduli[0] + b"\x01",
+    }
+    point = bytearray(_point("p256", serialization.PublicFormat.UncompressedPoint))
+    point[-1] ^= 1  # (x, y + 1 or y - 1): off the curve
+    near_misses["off-curve-point"] = bytes(point)
+    near_misses["off-curve-point-hex"] = bytes(point).hex().encode()
+    near_misses["compressed-point-as-hex"] = (
+        _point("p256", serialization.PublicFormat.CompressedPoint).hex().encode()
+    )
+    for name, material in near_misses.items():
+        assert not looks_like_public_key_material(material), name
+
+
+def test_the_false_positive_rates_are_the_documented_ones() -> None:
+    """Random binary secrets of a modulus length are refused about once in 40; of a compressed
+    P-256 point's length once in 256; random text secrets of any length never (seeded draws)."""
+    draw = random.Random(13).randbytes  # noqa: S311 - reproducible draws, not secrets
+    modulus_like = sum(looks_like_public_key_material(draw(256)) for _ in range(4000)) / 4000
+    assert 0.015 < modulus_like < 0.035
+    point_like = sum(looks_like_public_key_material(draw(33)) for _ in range(8000)) / 8000
+    assert 0.001 < point_like < 0.008
+    for size in (*range(32, 200, 7), 255, 257, 300):
+        for _ in range(20):
+            for text in (draw(size).hex(), base64.b64encode(draw(size)).decode()):
+                assert not looks_like_public_key_material(text.encode())
+    # `openssl rand -base64 256`: standard base64 in 64-column lines, never read as a JWK `n`.
+    for _ in range(200):
+        wrapped = base64.encodebytes(draw(256))
+        assert not looks_like_public_key_material(wrapped)

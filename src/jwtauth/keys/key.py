@@ -166,7 +166,12 @@ class HMACKey(Key):
             # RFC 7518 section 3.2: the key MUST be at least as long as the hash output.
             raise WeakSecretError(f"{self.alg} needs an HMAC secret of at least {minimum} bytes")
         if looks_like_public_key_material(secret):
-            raise WeakSecretError("key material (a public or private key) is not an HMAC secret")
+            # Some rules are tests of shape that a random secret passes by chance, rarely: the
+            # message says how to get past one.
+            raise WeakSecretError(
+                "key material (a public or private key, an EC point, an RSA modulus) is not an"
+                " HMAC secret; a random secret takes such a form by rare chance: draw another"
+            )
         self._digest = f"sha{self.alg.hash_bits}"
         self.signature_size = self.alg.hash_bits // 8
 
