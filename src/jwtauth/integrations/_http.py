@@ -9,6 +9,9 @@ framework), and turns a :class:`~jwtauth.errors.JWTAuthError` into its own respo
 
 Also here: scope checks (``scope``, space-separated, and ``scp``, a list or a string) and the
 ``public`` marker every adapter and the route audit read.
+
+Applications import these names from :mod:`jwtauth.integrations` (``Authenticator``, ``Answer``,
+``PROBLEM_JSON``, the scope helpers); this module is where the adapters import them from.
 """
 
 from __future__ import annotations
