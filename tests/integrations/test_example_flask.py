@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "flask_app"
 @pytest.fixture
 def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.syspath_prepend(str(EXAMPLE))
-    logging.getLogger("example").disabled = True  # its demo token is not for the test log
+    for name in ("EXAMPLE_JWKS_URL", "EXAMPLE_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
     sys.modules.pop("example_app", None)
     try:
         module = importlib.import_module("example_app")
@@ -28,7 +28,6 @@ def example(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
         module.auth.runtime.close()
     finally:
         sys.modules.pop("example_app", None)
-        logging.getLogger("example").disabled = False
 
 
 def test_the_audit_passes_and_reports_scopes(example: ModuleType) -> None:
@@ -39,6 +38,7 @@ def test_the_audit_passes_and_reports_scopes(example: ModuleType) -> None:
     assert ("protected", "GET", "/me") in rows
     assert ("protected", "GET", "/orders") in rows
     assert ("protected", "POST", "/orders") in rows
+    assert ("protected", "POST", "/logout") in rows
 
 
 def test_the_example_serves_tokens_and_refuses_the_rest(example: ModuleType) -> None:
@@ -54,3 +54,20 @@ def test_the_example_serves_tokens_and_refuses_the_rest(example: ModuleType) -> 
     }
     assert client.get("/orders", headers=headers).json == [{"id": 1, "item": "teapot"}]
     assert client.post("/orders", headers=headers).status_code == 403
+
+
+def test_the_demo_token_is_printed_on_request_and_logout_revokes_it(
+    caplog: pytest.LogCaptureFixture, example: ModuleType
+) -> None:
+    assert caplog.get_records("setup") == []  # importing the example logs no token
+    result = example.app.test_cli_runner().invoke(args=["demo-token"])
+    assert result.exit_code == 0, result.output
+    headers = {"Authorization": f"Bearer {result.output.strip()}"}
+    client = example.app.test_client()
+    assert client.get("/orders", headers=headers).status_code == 200
+    assert client.post("/logout", headers=headers).status_code == 204
+    refused = client.get("/orders", headers=headers)
+    assert refused.status_code == 401
+    assert refused.content_type == "application/problem+json"
+    assert refused.json is not None
+    assert refused.json["type"] == "urn:jwtauth:problem:token_revoked"
