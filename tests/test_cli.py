@@ -69,6 +69,15 @@ def test_secret_generate_bytes_sets_the_length(nbytes: int, length: int) -> None
     assert assess_secret(result.stdout.strip().encode()).ok
 
 
+def test_secret_generate_never_prints_a_secret_the_key_checks_refuse() -> None:
+    # 256 random bytes are 342 base64url characters, the length of a 2048-bit JWK `n`: about
+    # 1 in 50 draws has a modulus's shape, so 240 runs without the redraw fail 99 times in 100.
+    for _ in range(240):
+        result = run("secret", "generate", "--bytes", "256")
+        assert result.exit_code == 0, result.output
+        assert assess_secret(result.stdout.strip().encode()).ok
+
+
 @pytest.mark.parametrize("nbytes", ["16", "31", "0", "-48"])
 def test_secret_generate_refuses_short_secrets(nbytes: str) -> None:
     result = run("secret", "generate", "--bytes", nbytes)

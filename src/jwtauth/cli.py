@@ -18,6 +18,7 @@ from jwtauth.keys.key import generate_key
 from jwtauth.keys.lifecycle import KeyRecord
 from jwtauth.keys.loading import load_secret, private_pem, write_private_file
 from jwtauth.keys.managed import ManagedKeyring, keyring_source
+from jwtauth.keys.secrets import looks_like_public_key_material
 
 __all__ = ["app", "main"]
 
@@ -63,6 +64,10 @@ def secret_generate(
     if nbytes < MIN_GENERATED_BYTES:
         raise _fail(f"--bytes must be at least {MIN_GENERATED_BYTES} (256 bits)")
     value = secrets.token_urlsafe(nbytes)
+    # At some lengths a random text can have the shape of a public key's encoding (a JWK `n`,
+    # about 1 in 40 at exactly a modulus length), which HMACKey refuses: draw again.
+    while looks_like_public_key_material(value.encode("ascii")):
+        value = secrets.token_urlsafe(nbytes)
     if out is None:
         typer.echo(value)
         return

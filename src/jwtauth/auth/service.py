@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
+from jwtauth.auth.identity import normalise_email
 from jwtauth.auth.lockout import Lockout
 from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.errors import (
@@ -62,11 +63,6 @@ def hash_refresh_token(token: str) -> bytes:
 
 def _new_refresh_token() -> str:
     return secrets.token_urlsafe(32)  # 256 random bits
-
-
-def normalise_email(email: str) -> str:
-    """The account an email names: trimmed and lower-cased, as stored and as rate-limited."""
-    return email.strip().lower()
 
 
 def account_key(email: str) -> bytes:

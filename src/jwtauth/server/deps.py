@@ -10,7 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from jwtauth.auth.mfa import MfaService
 from jwtauth.auth.service import AuthService, ClientInfo
+from jwtauth.ratelimit.addresses import DEFAULT_IPV6_PREFIX, TrustedProxies
 from jwtauth.server.metrics import ServerMetrics
+from jwtauth.server.middleware import client_address
 from jwtauth.server.throttle import Throttle
 from jwtauth.server.transport import FINGERPRINT_COOKIE, Transport
 from jwtauth.types import Claims
@@ -26,12 +28,13 @@ class ServerState:
     """What every request needs; built once by the app's lifespan."""
 
     service: AuthService
-    trusted_proxies: frozenset[str]
+    trusted_proxies: TrustedProxies
     metrics: ServerMetrics
     throttle: Throttle
     transport: Transport = field(default_factory=Transport)
     mfa: MfaService | None = None  # None with JWTAUTH_MFA=false (its routes are not mounted)
     registration: bool = True  # False: an embedding host signs users up itself (register 404s)
+    ipv6_prefix: int = DEFAULT_IPV6_PREFIX  # IPv6 clients of one such network share limits
 
 
 def state_of(request: Request) -> ServerState:
@@ -63,16 +66,7 @@ async def client_info(request: Request) -> ClientInfo:
 
     ``async`` for the same reason as :func:`current_claims`: no thread hand-off.
     """
-    trusted = state_of(request).trusted_proxies
-    peer = request.client.host if request.client else None
-    ip = peer
-    if peer in trusted:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        # The rightmost address not added by one of our own proxies is the client.
-        for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-            ip = hop
-            if hop not in trusted:
-                break
+    ip = client_address(request.scope, state_of(request).trusted_proxies)
     agent = request.headers.get("user-agent")
     return ClientInfo(
         ip=ip,

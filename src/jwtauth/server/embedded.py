@@ -31,7 +31,7 @@ from jwtauth.integrations._http import Authenticator, Managed, mark_public
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.keys.managed import keyring_source
 from jwtauth.manager import TokenManager
-from jwtauth.ratelimit import MemoryRateLimiter, RatePolicy
+from jwtauth.ratelimit import MemoryRateLimiter, RatePolicy, TrustedProxies
 from jwtauth.redaction import install_redaction
 from jwtauth.server.deps import ServerState
 from jwtauth.server.metrics import ServerMetrics
@@ -263,12 +263,13 @@ class EmbeddedAuth:
             )
             self.state = ServerState(
                 service,
-                frozenset(settings.trusted_proxies),
+                TrustedProxies.parse(settings.trusted_proxies),
                 metrics,
                 throttle,
                 transport,
                 mfa_service,
                 registration=self._registration,
+                ipv6_prefix=settings.ipv6_rate_limit_prefix,
             )
             self.app.state.jwtauth = self.state
             self._stack = stack.pop_all()

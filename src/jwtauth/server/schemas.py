@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from jwtauth.auth.identity import normalise_email
 
 __all__ = [
     "CookieSession",
@@ -29,7 +31,8 @@ class _Strict(BaseModel):
 class Credentials(_Strict):
     """`POST /auth/register` and `POST /auth/login`."""
 
-    email: EmailStr = Field(max_length=320)
+    # Normalised here, so that a look-alike address is a 422 like any other invalid one.
+    email: Annotated[EmailStr, AfterValidator(normalise_email)] = Field(max_length=320)
     password: str = Password
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from jwtauth.auth.service import ClientInfo, MfaChallenge, TokenPair, normalise_email
+from jwtauth.ratelimit.addresses import address_key
 from jwtauth.server.deps import Authenticated, ServerState, client_info, state_of
 from jwtauth.server.metrics import route_of
 from jwtauth.server.problems import problem
@@ -76,8 +77,10 @@ async def limit(request: Request, response: Response, *hits: tuple[str, str]) ->
     return headers
 
 
-def _address(client: ClientInfo) -> str:
-    return client.ip or "unknown"
+def _address(request: Request, client: ClientInfo) -> str:
+    # One client is one bucket however it writes its address, and an IPv6 client one per
+    # network: it holds 2^64 addresses of a /64 (issue 13, item 16).
+    return address_key(client.ip, state_of(request).ipv6_prefix)
 
 
 def succeeded(request: Request) -> None:
@@ -95,7 +98,7 @@ async def register(
     state = state_of(request)
     if not state.registration:  # the host application signs its users up itself
         raise HTTPException(status.HTTP_404_NOT_FOUND)
-    await limit(request, response, ("register-ip", _address(client)))
+    await limit(request, response, ("register-ip", _address(request, client)))
     user = await state.service.register(body.email, body.password)
     return UserOut(id=user.id, email=user.email)
 
@@ -110,7 +113,9 @@ async def login(body: Credentials, request: Request, response: Response, client:
     on, for an MFA challenge to complete at ``/auth/mfa/totp/verify``)."""
     state = state_of(request)
     account = normalise_email(body.email)
-    await limit(request, response, ("login-ip", _address(client)), ("login-account", account))
+    await limit(
+        request, response, ("login-ip", _address(request, client)), ("login-account", account)
+    )
     fingerprint = state.transport.new_fingerprint()
     pair = await state.service.login(
         body.email, body.password, replace(client, fingerprint=fingerprint)
