@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from jwtauth import KeyRing, TokenManager, generate_key
-from jwtauth.integrations._http import Authenticator
+from jwtauth.integrations import Authenticator
 from jwtauth.integrations.fastapi import (
     JWTAuth,
     current_claims,
