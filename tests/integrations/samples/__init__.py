@@ -1,0 +1,1 @@
+"""Small applications written for other libraries, which the migration guides' tests migrate."""
