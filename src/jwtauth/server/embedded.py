@@ -103,6 +103,9 @@ class EmbeddedAuth:
             ``JWTAUTH_CLAIMS_HOOK`` names.
         registration: serve ``POST /auth/register`` (a host with its own sign-up turns it off:
             the route answers 404).
+        tokens: a token manager the host built already (its keyring, issuer, audience and
+            lifetime, as a framework's own settings describe them); its revocation view becomes
+            this auth's store's. Else one is built from ``settings``.
     """
 
     def __init__(
@@ -115,12 +118,16 @@ class EmbeddedAuth:
         hasher: PasswordHasher | None = None,
         claims_hook: ClaimsHook | None = None,
         registration: bool = True,
+        tokens: TokenManager | None = None,
     ) -> None:
         self.settings = settings = settings if settings is not None else Settings.load()
         # Before anything logs: every handler redacts tokens and these credentials (decision 019).
         install_redaction(secrets=settings.secret_values())
-        self._keyring = keyring_source(settings)  # static keys, or the managed keyring's seed
-        self.issuer = settings.issuer_for(host, port)
+        # Static keys, or what the managed keyring needs; every key check runs here.
+        self._keyring = tokens.keyring if tokens is not None else keyring_source(settings)
+        self.issuer = (
+            tokens.factory.issuer if tokens is not None else settings.issuer_for(host, port)
+        )
         self._database_url = settings.database_url_for_state()
         if claims_hook is None and settings.claims_hook is not None:
             claims_hook = load_claims_hook(settings.claims_hook)
@@ -129,14 +136,16 @@ class EmbeddedAuth:
         # Built now, so that the host can protect its own routes with it before the start;
         # until then a managed keyring is empty (every token is refused), and the start
         # installs the loaded one.
-        self.tokens = TokenManager(
-            self._keyring if isinstance(self._keyring, KeyRing) else KeyRing(None),
-            issuer=self.issuer,
-            audience=settings.audience,
-            ttl=settings.access_ttl,
-            leeway=settings.leeway,
-            revocations=self.revocations.view,
-        )
+        if tokens is None:
+            tokens = TokenManager(
+                self._keyring if isinstance(self._keyring, KeyRing) else KeyRing(None),
+                issuer=self.issuer,
+                audience=settings.audience,
+                ttl=settings.access_ttl,
+                leeway=settings.leeway,
+            )
+        tokens.revocations = self.revocations.view
+        self.tokens = tokens
         self.authenticator: Authenticator = _Authenticator(self)
         self._users = users
         self._hasher = hasher
