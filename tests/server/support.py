@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
+from flask import Flask
 
 from jwtauth.auth.passwords import PasswordHasher
 from jwtauth.config import Settings
+from jwtauth.integrations import SyncRuntime
 from jwtauth.integrations.fastapi import JWTAuth
+from jwtauth.integrations.flask import JWTAuth as FlaskJWTAuth
 from jwtauth.server import EmbeddedAuth, create_app
 from jwtauth.server.deps import ServerState
 
 # Cheap argon2 parameters: the tests exercise the flows, not the hash's cost.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+T = TypeVar("T")
 CLIENT_IP = "203.0.113.7"
 PASSWORD = "correct horse battery staple"
 
 
-HOSTS = ("server", "fastapi")
+HOSTS = ("server", "fastapi", "flask")
 """What serves the auth API in the contract tests: ``jwtauth serve``'s app, or a host
-application that embeds it (EmbeddedAuth)."""
+application that embeds it (EmbeddedAuth): FastAPI (ASGI), Flask (WSGI, each request on a
+thread of its own, as a threaded WSGI server runs them)."""
 
 
 @asynccontextmanager
@@ -38,11 +44,15 @@ async def serve(
 
     ``base_url="https://..."`` makes the requests TLS as the app sees them (and lets the
     client's cookie jar send ``Secure`` cookies). ``host`` is one of :data:`HOSTS`."""
+    if host == "flask":
+        async with _flask(settings, peer, base_url) as http:
+            yield http
+        return
     if host == "server":
         app = create_app(settings, hasher=FAST_HASHER)
         state_app = app
     else:
-        app, state_app = _host(host, settings)
+        app, state_app = _fastapi_host(settings)
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
     async with (
         app.router.lifespan_context(app),
@@ -53,6 +63,7 @@ async def serve(
 
 
 _STATES: weakref.WeakKeyDictionary[httpx.AsyncClient, ServerState] = weakref.WeakKeyDictionary()
+_LOOPS: weakref.WeakKeyDictionary[httpx.AsyncClient, SyncRuntime] = weakref.WeakKeyDictionary()
 
 
 def state_of(client: httpx.AsyncClient) -> ServerState:
@@ -60,11 +71,18 @@ def state_of(client: httpx.AsyncClient) -> ServerState:
     return _STATES[client]
 
 
-def _host(kind: str, settings: Settings) -> tuple[FastAPI, FastAPI]:
-    """A host application with routes of its own, deny by default, and the auth API inside;
-    and the auth API's app."""
-    if kind != "fastapi":
-        raise ValueError(f"unknown host {kind!r}")
+async def on_auth_loop(client: httpx.AsyncClient, work: Coroutine[Any, Any, T]) -> T:
+    """Await ``work`` on the loop the auth API's stores run on: the test's own for an ASGI
+    host, the integration's background loop for a WSGI host (its connections belong to it)."""
+    runtime = _LOOPS.get(client)
+    if runtime is None:
+        return await work
+    return await asyncio.to_thread(runtime.call, work)
+
+
+def _fastapi_host(settings: Settings) -> tuple[FastAPI, FastAPI]:
+    """A FastAPI host with routes of its own, deny by default, and the auth API inside; and
+    the auth API's app."""
     auth = EmbeddedAuth(settings, hasher=FAST_HASHER)
     app = FastAPI()
     JWTAuth(auth.authenticator).protect(app)
@@ -75,6 +93,44 @@ def _host(kind: str, settings: Settings) -> tuple[FastAPI, FastAPI]:
         return ["o-1"]
 
     return app, auth.app
+
+
+@asynccontextmanager
+async def _flask(settings: Settings, peer: str, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    auth = EmbeddedAuth(settings, hasher=FAST_HASHER)
+    app = Flask("contract-host")
+    app.config["JWTAUTH_PROTECT_ALL"] = True
+    extension = FlaskJWTAuth(app, auth)
+
+    @app.get("/orders")
+    def orders() -> list[str]:
+        return ["o-1"]
+
+    await asyncio.to_thread(extension.runtime.start)
+    transport = ThreadedWSGITransport(app, peer)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as http:
+            assert auth.state is not None
+            _STATES[http] = auth.state
+            _LOOPS[http] = extension.runtime
+            yield http
+    finally:
+        await asyncio.to_thread(extension.runtime.close)
+
+
+class ThreadedWSGITransport(httpx.AsyncBaseTransport):
+    """httpx's WSGI transport, each request on a worker thread: concurrent requests run at
+    once, as under a threaded WSGI server, and never on the test's event loop."""
+
+    def __init__(self, app: Any, peer: str) -> None:
+        self._wsgi = httpx.WSGITransport(app=app, remote_addr=peer)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+        response = await asyncio.to_thread(self._wsgi.handle_request, copy)
+        content = await asyncio.to_thread(response.read)
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
 
 
 def bearer(token: str) -> dict[str, str]:

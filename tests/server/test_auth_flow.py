@@ -12,7 +12,16 @@ import pytest
 
 from jwtauth.config import Settings
 from jwtauth.stores.sql import SQLStore
-from tests.server.support import CLIENT_IP, HOSTS, PASSWORD, Api, bearer, serve, state_of
+from tests.server.support import (
+    CLIENT_IP,
+    HOSTS,
+    PASSWORD,
+    Api,
+    bearer,
+    on_auth_loop,
+    serve,
+    state_of,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -343,9 +352,9 @@ async def test_disabled_or_deleted_user_cannot_refresh(
     store = state_of(client).service.users
     assert isinstance(store, SQLStore)
     if change == "disable":
-        await store.set_active(user_id, False)
+        await on_auth_loop(client, store.set_active(user_id, False))
     else:
-        await store.delete_user(user_id)
+        await on_auth_loop(client, store.delete_user(user_id))
     assert_problem(await api.refresh(tokens["refresh_token"]), 401)
     assert_problem(await api.me(tokens["access_token"]), 401)
 

@@ -30,6 +30,12 @@ an authenticator, every other ``JWTAUTH_*`` key of ``app.config`` is a
 :class:`jwtauth.config.Settings` field (over the environment's), checked by
 :meth:`JWTAuth.init_app`.
 
+With ``JWTAuth(app, EmbeddedAuth(settings))`` (``jwtauth[flask,server]``) the application also
+serves the auth server's API under ``/auth/`` and ``/.well-known/`` (docs/api.md): login,
+refresh with rotation, logout, sessions, TOTP, JWKS, with the server's limits, lockout, headers
+and problem+json answers, over the SQL stores of ``JWTAUTH_DATABASE_URL``; its tokens are the
+ones ``@jwt_required()`` verifies.
+
 Verification is synchronous on the request thread; a Redis revocation store follows its channel,
 and revocations are written, on one background loop per process
 (:class:`jwtauth.integrations.SyncRuntime`).
@@ -39,11 +45,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import weakref
 from collections.abc import Callable, Collection, Mapping
 from copy import copy
 from datetime import timedelta
-from typing import Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, has_app_context, request
 from werkzeug.local import LocalProxy
@@ -69,9 +76,13 @@ from jwtauth.errors import (
 from jwtauth.integrations import Authenticator, SyncRuntime
 from jwtauth.integrations._http import is_public, mark_public
 from jwtauth.integrations._http import require_scopes as check_scopes
+from jwtauth.integrations._wsgi import call_asgi
 from jwtauth.manager import TokenManager
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
 from jwtauth.types import Claims, RevocationStore
+
+if TYPE_CHECKING:
+    from jwtauth.server.embedded import EmbeddedAuth
 
 __all__ = [
     "ACCESS_COOKIE",
@@ -151,9 +162,17 @@ class JWTAuth:
     def __init__(
         self,
         app: Flask | None = None,
-        authenticator: Authenticator | TokenManager | SyncRuntime | None = None,
+        authenticator: Authenticator | TokenManager | SyncRuntime | EmbeddedAuth | None = None,
     ) -> None:
-        self._shared = None if authenticator is None else _runtime_of(authenticator)
+        self._embedded = _embedded(authenticator)
+        if self._embedded is not None:
+            self._shared: SyncRuntime | None = SyncRuntime(self._embedded.authenticator)
+        elif authenticator is None:
+            self._shared = None
+        else:
+            self._shared = _runtime_of(
+                cast("Authenticator | TokenManager | SyncRuntime", authenticator)
+            )
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         self.user_lookup: UserLookup | None = None
         self._lookup_takes_header = False
@@ -215,6 +234,29 @@ class JWTAuth:
         for error in (TokenError, InsufficientScopeError, CSRFError):
             app.register_error_handler(error, self._answer)
         app.before_request(_deny_by_default)
+        if self._embedded is not None:
+            self._mount(app, self._embedded)
+
+    def _mount(self, app: Flask, auth: EmbeddedAuth) -> None:
+        """Serve the auth API's paths from the embedded app, on the runtime's loop."""
+        from jwtauth.server.embedded import MOUNTED_PREFIXES  # noqa: PLC0415 - loaded: auth is one
+
+        runtime = self.runtime
+
+        @mark_public  # the auth routes check their own tokens
+        def auth_api(rest: str) -> Response:
+            reply = call_asgi(runtime, auth.app, request.environ)
+            return Response(reply.body, reply.status, headers=reply.headers)
+
+        methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        for prefix in MOUNTED_PREFIXES:
+            app.add_url_rule(
+                f"{prefix}/<path:rest>",
+                endpoint=f"jwtauth{prefix}",
+                view_func=auth_api,
+                methods=methods,
+                strict_slashes=False,  # never a redirect: the auth app answers every path
+            )
 
     # Loaders -----------------------------------------------------------------------------------
 
@@ -410,6 +452,14 @@ class JWTAuth:
 
 def _same(identity: Any) -> Any:
     return identity
+
+
+def _embedded(candidate: object) -> EmbeddedAuth | None:
+    # Without the server extra there is no EmbeddedAuth, and none can have been passed in.
+    module = sys.modules.get("jwtauth.server.embedded")
+    if module is not None and isinstance(candidate, module.EmbeddedAuth):
+        return cast("EmbeddedAuth", candidate)
+    return None
 
 
 def _runtime_of(authenticator: Authenticator | TokenManager | SyncRuntime) -> SyncRuntime:
