@@ -1,0 +1,1 @@
+"""Host applications that embed the auth API, started by the live tests under real servers."""
