@@ -374,3 +374,39 @@ def test_the_modules_needing_django_settings_declare_all() -> None:
         module = importlib.import_module(name)
         for exported in module.__all__:
             assert hasattr(module, exported), f"{name}.{exported}"
+
+
+# Every error a problem (issue 12: the token views answered 500 for a non-object body) -------
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"x"', b"12", b"null"])
+@pytest.mark.parametrize("view", ["/token/obtain/", "/token/refresh/", "/token/logout/"])
+def test_a_json_body_that_is_no_object_is_a_400_problem(
+    client: APIClient, view: str, body: bytes
+) -> None:
+    answer = client.post(view, body, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer.json()["status"] == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "view", "body", "status"),
+    [
+        ("post", "/token/obtain/", b"{not json", 400),  # ParseError
+        ("get", "/token/obtain/", b"", 405),  # MethodNotAllowed
+        ("post", "/token/obtain/", b"x=1", 415),  # UnsupportedMediaType
+    ],
+)
+def test_drf_errors_of_the_token_views_are_problems(
+    client: APIClient, method: str, view: str, body: bytes, status: int
+) -> None:
+    content_type = "text/plain" if status == 415 else "application/json"
+    answer = getattr(client, method)(view, body, content_type=content_type)
+    assert answer.status_code == status
+    assert answer["Content-Type"] == "application/problem+json"
+    problem = answer.json()
+    assert {"type", "title", "status", "detail"} <= problem.keys()
+    assert problem["status"] == status
+    if status == 405:
+        assert "POST" in answer["Allow"]

@@ -23,6 +23,7 @@ Refusals are problem+json with an RFC 6750 challenge (:func:`exception_handler`)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError  # type: ignore[import-untyped]
@@ -38,10 +39,11 @@ from jwtauth.errors import (
     TokenError,
     UnknownSubjectError,
 )
-from jwtauth.integrations._http import PUBLIC_ATTRIBUTE, mark_public
+from jwtauth.integrations._http import PROBLEM_JSON, PUBLIC_ATTRIBUTE, mark_public
 from jwtauth.integrations._http import require_scopes as check_scopes
 from jwtauth.integrations.django_app.apps import State, state
 from jwtauth.integrations.django_app.users import TokenUser, load_database_user
+from jwtauth.tokens.encoding import json_dumps
 from jwtauth.types import Claims
 
 if TYPE_CHECKING:  # at run time through __getattr__ below
@@ -188,8 +190,11 @@ def require_scopes(*scopes: str) -> type[permissions.BasePermission]:
 
 
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Any:
-    """DRF's handler, except that jwtauth's refusals (and DRF's "not authenticated" on a view
-    that authenticates with jwtauth) are problem+json with an RFC 6750 challenge."""
+    """Every error DRF answers, as RFC 9457 problem+json: jwtauth's refusals (and DRF's "not
+    authenticated" on a view that authenticates with jwtauth) with an RFC 6750 challenge; DRF's
+    own (400 parse and validation errors, 404, 405, 415, 429 with ``Retry-After``) with their
+    status, headers and detail, field errors under ``errors``. Anything else stays DRF's (a
+    500 that Django answers without internals when ``DEBUG`` is off)."""
     error: JWTAuthError | None = None
     if isinstance(exc, TokenRefused | ScopeRefused):
         error = exc.error
@@ -198,9 +203,31 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Any:
     if error is None:
         from rest_framework.views import exception_handler as drf_handler  # type: ignore[import-untyped]  # noqa: PLC0415
 
-        return drf_handler(exc, context)
+        return _as_problem(drf_handler(exc, context))
     answer = state().runtime.authenticator.answer(error)
     return HttpResponse(answer.body, status=answer.status, headers=dict(answer.headers))
+
+
+def _as_problem(response: Any) -> Any:
+    if response is None:
+        return None
+    status = int(response.status_code)
+    data = response.data
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": str(data.get("detail", "The request is invalid."))
+        if isinstance(data, Mapping)
+        else "The request is invalid.",
+    }
+    if (isinstance(data, Mapping) and "detail" not in data) or isinstance(data, list):
+        body["errors"] = data  # a ValidationError's fields (DRF's own, safe, messages)
+    problem = HttpResponse(json_dumps(body), status=status, content_type=PROBLEM_JSON)
+    for name, value in response.items():
+        if name.lower() not in {"content-type", "content-length"}:
+            problem[name] = value
+    return problem
 
 
 def _uses_jwtauth(view: Any) -> bool:

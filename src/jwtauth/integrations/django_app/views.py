@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model  # type: ignore[import-untyped]
@@ -52,6 +53,8 @@ class _TokenView(APIView):  # type: ignore[misc]
         current = state()
         if not current.options.can_sign:
             raise ConfigurationError("these views need a SIGNING_KEY (this service only verifies)")
+        if not isinstance(request.data, Mapping):  # [], "x", 12, null: valid JSON, no object
+            return _bad_request("The body must be a JSON object.")
         try:
             return _json(self.handle(request, current))
         except AuthenticationError as exc:
@@ -191,6 +194,11 @@ def _json(data: dict[str, str]) -> HttpResponse:
         content_type="application/json",
         headers={"Cache-Control": "no-store"},  # RFC 6749 section 5.1: tokens are not cached
     )
+
+
+def _bad_request(detail: str) -> HttpResponse:
+    body = {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": detail}
+    return HttpResponse(json_dumps(body), status=400, content_type=PROBLEM_JSON)
 
 
 def _problem(error: AuthenticationError) -> HttpResponse:
