@@ -4,9 +4,14 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import threading
+import tomllib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -410,3 +415,33 @@ def test_drf_errors_of_the_token_views_are_problems(
     assert problem["status"] == status
     if status == 405:
         assert "POST" in answer["Allow"]
+
+
+def test_the_django_extra_installs_what_the_guide_uses() -> None:
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    extra = pyproject["project"]["optional-dependencies"]["django"]
+    assert {re.split(r"[<>=\[]", spec)[0] for spec in extra} >= {
+        "django",
+        "djangorestframework",
+        "redis",
+    }
+
+
+def test_redis_url_without_the_redis_package_is_one_line() -> None:
+    # In a fresh process, with redis made unimportable before anything loads it.
+    code = (
+        "import sys; sys.modules['redis'] = None\n"
+        "from jwtauth.errors import ConfigurationError\n"
+        "from jwtauth.integrations.django_app.conf import build_runtime, parse\n"
+        "from tests.integrations.django_project import jwtauth_settings\n"
+        "raw = jwtauth_settings(REDIS_URL='redis://127.0.0.1:6379/15')\n"
+        "try:\n"
+        "    build_runtime(parse('JWTAUTH', raw, secret_key=None))\n"
+        "except ConfigurationError as exc:\n"
+        "    print(exc)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
+    )
+    assert result.stdout == "REDIS_URL needs the redis package: pip install 'jwtauth[django]'\n"

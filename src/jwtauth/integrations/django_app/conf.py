@@ -180,8 +180,12 @@ def build_runtime(options: Options) -> SyncRuntime:
     store: RevocationStore
     longest = float(max(options.access_lifetime, options.refresh_lifetime))
     if options.redis_url is not None:
-        from jwtauth.stores.redis import RedisRevocationStore  # noqa: PLC0415 - the redis extra
-
+        try:
+            from jwtauth.stores.redis import RedisRevocationStore  # noqa: PLC0415 - optional
+        except ImportError:
+            raise ConfigurationError(
+                "REDIS_URL needs the redis package: pip install 'jwtauth[django]'"
+            ) from None
         store = RedisRevocationStore(options.redis_url, max_token_lifetime=longest)
     else:
         store = MemoryRevocationStore(max_token_lifetime=longest)
