@@ -1,6 +1,7 @@
 """Host applications embedding the auth API under real servers (FastAPI under uvicorn, Flask
-under gunicorn), each in two worker processes: the contract's core flows over a real socket and
-the refresh race across processes (exactly one winner, then the family revoked)."""
+and Django/DRF under gunicorn), each in two worker processes: the contract's core flows over a
+real socket and the refresh race across processes (exactly one winner, then the family
+revoked)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RACERS = 50
+DJANGO_WSGI = "tests.hosts.django_host.wsgi:application"
 
 
 def command(host: str, port: int) -> list[str]:
@@ -32,13 +34,14 @@ def command(host: str, port: int) -> list[str]:
             str(BIN / "uvicorn"), "tests.hosts.fastapi_host:app", "--app-dir", str(ROOT),
             "--port", str(port), "--workers", "2", "--log-level", "warning",
         ]  # fmt: skip
+    module = "tests.hosts.flask_host:app" if host == "flask" else DJANGO_WSGI
     return [
         str(BIN / "gunicorn"), "--chdir", str(ROOT), "-b", f"127.0.0.1:{port}", "--workers", "2",
-        "--threads", "8", "tests.hosts.flask_host:app",
+        "--threads", "8", module,
     ]  # fmt: skip
 
 
-@pytest.fixture(params=["fastapi", "flask"])
+@pytest.fixture(params=["fastapi", "flask", "django"])
 def host(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -65,7 +68,28 @@ def base_url(
     else:
         database = f"sqlite+aiosqlite:///{tmp_path / 'auth.db'}"
     env["JWTAUTH_DATABASE_URL"] = database
-    upgrade(database)  # as `jwtauth db upgrade` before a deployment: not raced by the workers
+    if host == "django":
+        # The project's own settings: its database (the auth tables in it), key and Redis.
+        env["HOST_DATABASE"] = (
+            database.replace("postgresql+asyncpg", "postgres", 1)
+            if backend == "postgres+redis"
+            else str(tmp_path / "auth.db")
+        )
+        env["HOST_SECRET_KEY"] = secrets.token_urlsafe(48)
+        env["HOST_SIGNING_KEY"] = secrets.token_urlsafe(48)
+        if backend == "postgres+redis":
+            env["HOST_REDIS_URL"] = env["JWTAUTH_REDIS_URL"]
+        migrate = subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "--verbosity=0"],
+            cwd=ROOT,
+            env={**env, "DJANGO_SETTINGS_MODULE": "tests.hosts.django_host.settings"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert migrate.returncode == 0, migrate.stderr  # the auth tables come with migrate
+    else:
+        upgrade(database)  # as `jwtauth db upgrade` before a deployment: not raced by workers
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own environment's servers, fixed arguments
         command(host, port), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

@@ -49,6 +49,9 @@ class State:
     options: Options
     runtime: SyncRuntime
     users: UserCache
+    # The auth server's API over the project's users and database (``jwtauth_urls``): built
+    # when the settings can sign and the server extra is installed, else ``None``.
+    auth: Any = None
 
 
 class JWTAuthConfig(AppConfig):  # type: ignore[misc]
@@ -84,7 +87,12 @@ class JWTAuthConfig(AppConfig):  # type: ignore[misc]
                 source, raw = settings_of(settings)
                 options = parse(source, raw, secret_key=getattr(settings, "SECRET_KEY", None))
                 cache = UserCache(options.user_cache_seconds, options.user_cache_size)
-                self._state = State(options, build_runtime(options), cache)
+                auth = _embedded_auth(options)
+                if auth is None:
+                    runtime = build_runtime(options)
+                else:
+                    runtime = SyncRuntime(auth.authenticator, revocations=auth.revocations)
+                self._state = State(options, runtime, cache, auth)
             return self._state
 
     def install(self, runtime: SyncRuntime) -> State:
@@ -154,6 +162,39 @@ def state() -> State:
             "add 'jwtauth.integrations.django_app' to INSTALLED_APPS"
         ) from None
     return config.state()
+
+
+def _embedded_auth(options: Options) -> Any:
+    """The embedded auth API for ``options``: the same token manager, the project's users and
+    passwords, the project's default database (decision 022)."""
+    if not options.can_sign or options.jwk_url is not None:
+        return None
+    try:
+        from jwtauth.config import Settings  # noqa: PLC0415 - pydantic-settings, core
+        from jwtauth.integrations.django_app.auth_api import (  # noqa: PLC0415 - the server extra
+            DjangoPasswordHasher,
+            DjangoUsers,
+            database_url,
+        )
+        from jwtauth.server.embedded import EmbeddedAuth  # noqa: PLC0415 - the server extra
+    except ImportError:  # without jwtauth[server]: the token views and verification only
+        return None
+    overrides: dict[str, Any] = {
+        "env": "development" if settings.DEBUG else "production",
+        "issuer": options.issuer,
+        "access_ttl": options.access_lifetime,
+        "refresh_ttl": options.refresh_lifetime,
+        "database_url": database_url(settings.DATABASES),
+        "redis_url": options.redis_url,
+    }
+    if options.audience is not None:
+        overrides["audience"] = options.audience
+    return EmbeddedAuth(
+        Settings.load(**overrides),
+        tokens=options.manager,
+        users=DjangoUsers(options.user_id_field),
+        hasher=DjangoPasswordHasher(),
+    )
 
 
 def _fill_drf_defaults() -> None:
