@@ -9,6 +9,7 @@ Call :func:`configure` before importing anything of DRF (its views read settings
 from __future__ import annotations
 
 import atexit
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from django.conf import settings
 
 from tests.integrations.contract import AUDIENCE, ISSUER, REALM
 
-SIGNING_KEY = "drf-test-signing-key-" + "k" * 43  # 64 bytes, HS256
+SIGNING_KEY = secrets.token_urlsafe(48)  # HS256; strong, as the start-up check requires
 SECRET_KEY = "django-test-secret-key-not-the-signing-key-0123456789"
 
 

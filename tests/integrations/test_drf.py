@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integrations.django_project import SECRET_KEY, configure, jwtauth_settings
+from tests.integrations.django_project import SECRET_KEY, SIGNING_KEY, configure, jwtauth_settings
 
 configure()  # before DRF is imported: its views read the settings at import
 
@@ -445,3 +445,61 @@ def test_redis_url_without_the_redis_package_is_one_line() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
     )
     assert result.stdout == "REDIS_URL needs the redis package: pip install 'jwtauth[django]'\n"
+
+
+START = """
+import warnings
+import django
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+settings.configure(
+    DEBUG={debug}, SECRET_KEY="start-check-secret-key-0123456789-abcdefghijklmnop",
+    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework",
+                    "jwtauth.integrations.django_app"],
+    DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {database!r}}}}},
+    JWTAUTH={{"SIGNING_KEY": {key!r}, "ISSUER": "https://issuer.example"}},
+)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        print("refused:", exc)
+    else:
+        print("started;", [str(w.message) for w in caught if "SIGNING_KEY" in str(w.message)])
+"""
+
+
+def start(key: str, *, debug: bool, database: Path) -> str:
+    """What django.setup() does with this signing key, in a process of its own."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", START.format(debug=debug, key=key, database=str(database))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_short_signing_key_stops_the_start(debug: bool, tmp_path: Path) -> None:
+    out = start("x" * 17, debug=debug, database=tmp_path / "db.sqlite3")
+    assert out.startswith("refused: jwtauth: ")
+    assert "x" * 17 not in out  # the reason, never the secret
+
+
+@pytest.mark.parametrize("key", ["changeme" * 5, "a" * 48])  # a placeholder, no entropy
+def test_a_weak_signing_key_stops_a_production_start_and_warns_in_debug(
+    key: str, tmp_path: Path
+) -> None:
+    refused = start(key, debug=False, database=tmp_path / "db.sqlite3")
+    assert refused.startswith("refused: jwtauth: JWTAUTH['SIGNING_KEY']: ")
+    assert key not in refused
+    warned = start(key, debug=True, database=tmp_path / "db.sqlite3")
+    assert warned.startswith("started; [\"jwtauth: JWTAUTH['SIGNING_KEY']: ")
+
+
+def test_a_project_on_in_memory_sqlite_still_starts_without_the_auth_api() -> None:
+    # Django's test runner puts SQLite test databases in memory: verification and the token
+    # views keep working; only jwtauth_urls needs a database the auth tables can live in.
+    assert start(SIGNING_KEY, debug=False, database=Path(":memory:")) == "started; []\n"

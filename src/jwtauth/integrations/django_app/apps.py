@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import AppConfig, apps  # type: ignore[import-untyped]
 from django.conf import settings  # type: ignore[import-untyped]
+from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
 from django.db.models.signals import post_delete, post_save  # type: ignore[import-untyped]
 
-from jwtauth.errors import ConfigurationError
+from jwtauth.errors import ConfigurationError, JWTAuthError, SecurityWarning
 from jwtauth.integrations._sync import SyncRuntime
 from jwtauth.integrations.django_app.conf import (
     SETTINGS_NAMES,
@@ -30,6 +32,7 @@ from jwtauth.integrations.django_app.conf import (
     settings_of,
 )
 from jwtauth.integrations.django_app.users import UserCache
+from jwtauth.keys.secrets import assess_secret
 
 __all__ = ["DRF_DEFAULTS", "JWTAuthConfig", "State", "state"]
 
@@ -74,6 +77,27 @@ class JWTAuthConfig(AppConfig):  # type: ignore[misc]
         user_model = settings.AUTH_USER_MODEL
         post_save.connect(self._user_saved, sender=user_model, dispatch_uid="jwtauth-save")
         post_delete.connect(self._user_deleted, sender=user_model, dispatch_uid="jwtauth-del")
+        self._check_at_start()
+
+    def _check_at_start(self) -> None:
+        """Refuse at start what would make every request fail, or what ``jwtauth serve``
+        refuses: the settings are parsed and the key built now, and an HMAC secret that is a
+        placeholder, low in entropy or key material stops a project with ``DEBUG`` off (a
+        warning with it on, as ``serve`` does in development)."""
+        try:
+            current = self.state()
+        except JWTAuthError as exc:  # the message names the setting, never its value
+            raise ImproperlyConfigured(f"jwtauth: {exc}") from None
+        key = settings_of(settings)[1].get("SIGNING_KEY")
+        if not current.options.can_sign or not isinstance(key, str) or "-----BEGIN" in key:
+            return
+        strength = assess_secret(key.encode("utf-8"))
+        if strength.ok:
+            return
+        message = f"jwtauth: {current.options.source}['SIGNING_KEY']: {strength.reason}"
+        if not settings.DEBUG:
+            raise ImproperlyConfigured(message)
+        warnings.warn(message, SecurityWarning, stacklevel=2)
 
     # State ----------------------------------------------------------------------------------
 
@@ -179,12 +203,16 @@ def _embedded_auth(options: Options) -> Any:
         from jwtauth.server.embedded import EmbeddedAuth  # noqa: PLC0415 - the server extra
     except ImportError:  # without jwtauth[server]: the token views and verification only
         return None
+    try:
+        url = database_url(settings.DATABASES)
+    except ConfigurationError:  # an in-memory SQLite (Django's test runner) or another engine
+        return None
     overrides: dict[str, Any] = {
         "env": "development" if settings.DEBUG else "production",
         "issuer": options.issuer,
         "access_ttl": options.access_lifetime,
         "refresh_ttl": options.refresh_lifetime,
-        "database_url": database_url(settings.DATABASES),
+        "database_url": url,
         "redis_url": options.redis_url,
     }
     if options.audience is not None:

@@ -203,7 +203,10 @@ def auth_view(request: HttpRequest, rest: str = "") -> HttpResponse:
 
     current = state()
     if current.auth is None:
-        raise ConfigurationError("jwtauth_urls needs a SIGNING_KEY: this project only verifies")
+        raise ConfigurationError(
+            "jwtauth_urls needs a SIGNING_KEY, jwtauth[server] and a default database that is "
+            "a SQLite file or PostgreSQL"
+        )
     environ = dict(request.META)
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
