@@ -8,12 +8,14 @@ from typing import Any
 
 import orjson
 import pytest
+from flask import Flask, request
 from werkzeug.test import EnvironBuilder
 
 from jwtauth.config import Settings
 from jwtauth.errors import RevokedTokenError
 from jwtauth.integrations import SyncRuntime
 from jwtauth.integrations._wsgi import MAX_BODY, Reply, call_asgi
+from jwtauth.integrations.flask import JWTAuth as FlaskJWTAuth
 from jwtauth.server import EmbeddedAuth
 from tests.server.support import FAST_HASHER, PASSWORD
 
@@ -81,3 +83,28 @@ def test_a_bad_content_length_is_a_400_problem(
     reply = call_asgi(auth[1], auth[0].app, environ)
     assert reply.status == 400
     assert orjson.loads(reply.body)["status"] == 400
+
+
+def test_a_flask_host_whose_hook_read_the_body_first_still_logs_in(
+    tmp_path: Path, clean_env: None
+) -> None:
+    embedded = EmbeddedAuth(
+        Settings.load(state_dir=tmp_path / "state", rate_limits=False), hasher=FAST_HASHER
+    )
+    app = Flask("host")
+    extension = FlaskJWTAuth(app, embedded)
+
+    @app.before_request
+    def audit_body() -> None:
+        request.get_data()  # a host's logging hook: the WSGI stream is spent after this
+
+    credentials = {"email": "alice@example.com", "password": PASSWORD}
+    try:
+        with app.test_client() as client:
+            assert client.post("/auth/register", json=credentials).status_code == 201
+            login = client.post("/auth/login", json=credentials)
+            assert login.status_code == 200, login.get_data(as_text=True)
+            assert login.json is not None
+            assert "access_token" in login.json
+    finally:
+        extension.runtime.close()

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import io
 import sys
 import weakref
 from collections.abc import Callable, Collection, Mapping
@@ -76,7 +77,7 @@ from jwtauth.errors import (
 from jwtauth.integrations import Authenticator, SyncRuntime
 from jwtauth.integrations._http import is_public, mark_public
 from jwtauth.integrations._http import require_scopes as check_scopes
-from jwtauth.integrations._wsgi import call_asgi
+from jwtauth.integrations._wsgi import MAX_BODY, call_asgi
 from jwtauth.manager import TokenManager
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
 from jwtauth.types import Claims, RevocationStore
@@ -245,7 +246,14 @@ class JWTAuth:
 
         @mark_public  # the auth routes check their own tokens
         def auth_api(rest: str) -> Response:
-            reply = call_asgi(runtime, auth.app, request.environ)
+            environ = dict(request.environ)
+            length = request.content_length
+            if length is not None and 0 < length <= MAX_BODY:
+                # Through Flask's cache: a before_request hook may have read the body already.
+                body = request.get_data(cache=True)
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+            reply = call_asgi(runtime, auth.app, environ)
             return Response(reply.body, reply.status, headers=reply.headers)
 
         methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
