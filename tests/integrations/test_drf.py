@@ -453,7 +453,7 @@ import django
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 settings.configure(
-    DEBUG={debug}, SECRET_KEY="start-check-secret-key-0123456789-abcdefghijklmnop",
+    DEBUG={debug}, SECRET_KEY={secret_key!r},
     INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework",
                     "jwtauth.integrations.django_app"],
     DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {database!r}}}}},
@@ -473,7 +473,11 @@ with warnings.catch_warnings(record=True) as caught:
 def start(key: str, *, debug: bool, database: Path) -> str:
     """What django.setup() does with this signing key, in a process of its own."""
     result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-c", START.format(debug=debug, key=key, database=str(database))],
+        [
+            sys.executable,
+            "-c",
+            START.format(debug=debug, key=key, database=str(database), secret_key=SECRET_KEY),
+        ],
         capture_output=True,
         text=True,
         check=True,
