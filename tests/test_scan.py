@@ -20,6 +20,9 @@ from jwtauth.scan_plugins import is_jwt_setting_name
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
+CORPUS = Path(__file__).parent / "fixtures" / "scan"
+PLACEHOLDER = "<planted>"
+
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(app, ["scan", *args])
@@ -327,7 +330,186 @@ def test_an_unknown_option_is_a_usage_error() -> None:
         ("SECRET", False),  # the keyword plugin's business, not a JWT setting
         ("API_KEY", False),
         ("SECRET_FIELDS", False),
+        ("JWTSecret", True),  # an acronym is one word
+        ("HMACKey", True),
+        ("JWT_JSON_KEY", False),  # the key of a lookup (flask-jwt-extended), not a signing key
+        ("JWT_ERROR_MESSAGE_KEY", False),
+        ("SECRET_KEY_WARNING_MSG", False),
     ],
 )
 def test_which_names_are_jwt_secret_settings(name: str, expected: bool) -> None:
     assert is_jwt_setting_name(name) is expected
+
+
+# The planted corpus: one way of writing a JWT secret per file (tests/fixtures/scan/README.md),
+# and the kind of finding each one is.
+PLANTED = [
+    ("authlib_decode.py", "JWT Key Literal"),
+    ("authlib_encode.py", "JWT Key Literal"),
+    ("conditional_default.py", "JWT Secret Setting"),
+    ("config_object.ts", "JWT Secret Setting"),
+    ("config_object_call.js", "JWT Secret Setting"),
+    ("decouple_config_default.py", "JWT Secret Setting"),
+    ("django_environ_default.py", "JWT Secret Setting"),
+    ("django_secret_key.py", "JWT Secret Setting"),
+    ("django_simple_jwt.py", "JWT Secret Setting"),
+    ("django_simple_jwt_dict_call.py", "JWT Secret Setting"),
+    ("env_fallback_nullish.ts", "JWT Secret Setting"),
+    ("env_fallback_or.js", "JWT Secret Setting"),
+    ("environ_get_default.py", "JWT Secret Setting"),
+    ("environ_setdefault.py", "JWT Secret Setting"),
+    ("express_jwt.js", "JWT Key Literal"),
+    ("express_jwt_multiline.ts", "JWT Key Literal"),
+    ("flask_config_class.py", "JWT Secret Setting"),
+    ("flask_config_item.py", "JWT Secret Setting"),
+    ("flask_config_update_dict.py", "JWT Secret Setting"),
+    ("flask_config_update_keywords.py", "JWT Secret Setting"),
+    ("fstring.py", "JWT Secret Setting"),
+    ("fstring_key_argument.py", "JWT Key Literal"),
+    ("function_default.py", "JWT Secret Setting"),
+    ("getenv_default_keyword.py", "JWT Secret Setting"),
+    ("getenv_or_fallback.py", "JWT Secret Setting"),
+    ("golang_config_struct.go", "JWT Secret Setting"),
+    ("golang_jwt_named_keyfunc.go", "JWT Key Literal"),
+    ("golang_jwt_parse_keyfunc.go", "JWT Key Literal"),
+    ("golang_jwt_parse_with_claims.go", "JWT Key Literal"),
+    ("golang_jwt_signed_string.go", "JWT Key Literal"),
+    ("golang_jwt_signed_string_variable.go", "JWT Key Literal"),
+    ("golang_jwt_var.go", "JWT Secret Setting"),
+    ("jose_jws_sign.py", "JWT Key Literal"),
+    ("jose_jwt_encode.py", "JWT Key Literal"),
+    ("jose_jwtverify_multiline.mjs", "JWT Key Literal"),
+    ("jose_text_encoder.ts", "JWT Key Literal"),
+    ("joserfc_oct_key.py", "JWT Key Literal"),
+    ("jsonwebtoken_buffer_key.js", "JWT Key Literal"),
+    ("jsonwebtoken_key_in_a_const.ts", "JWT Key Literal"),
+    ("jsonwebtoken_named_import.mjs", "JWT Key Literal"),
+    ("jsonwebtoken_sign.js", "JWT Key Literal"),
+    ("jsonwebtoken_sign_multiline.ts", "JWT Key Literal"),
+    ("jsonwebtoken_template_literal.js", "JWT Key Literal"),
+    ("jsonwebtoken_verify.js", "JWT Key Literal"),
+    ("jwt_secret_keyword.py", "JWT Secret Setting"),
+    ("jwtauth_hmac_key.py", "JWT Key Literal"),
+    ("multiline_backslash.py", "JWT Secret Setting"),
+    ("multiline_concatenated.py", "JWT Secret Setting"),
+    ("multiline_parenthesised.py", "JWT Secret Setting"),
+    ("notebook_assignment.ipynb", "JWT Secret Setting"),
+    ("notebook_encode_call.ipynb", "JWT Key Literal"),
+    ("notebook_string_source.ipynb", "JWT Secret Setting"),
+    ("passport_jwt.js", "JWT Key Literal"),
+    ("pydantic_field_default.py", "JWT Secret Setting"),
+    ("pydantic_secretstr.py", "JWT Secret Setting"),
+    ("pyjwt_bytes_key.py", "JWT Key Literal"),
+    ("pyjwt_class_api.py", "JWT Key Literal"),
+    ("pyjwt_decode.py", "JWT Key Literal"),
+    ("pyjwt_encode.py", "JWT Key Literal"),
+    ("pyjwt_encode_key_keyword.py", "JWT Key Literal"),
+    ("pyjwt_encode_multiline_call.py", "JWT Key Literal"),
+    ("pyjwt_from_import_alias.py", "JWT Key Literal"),
+    ("pyjwt_key_in_a_variable.py", "JWT Key Literal"),
+    ("pyjwt_str_encoded_key.py", "JWT Key Literal"),
+    ("tuple_assignment.py", "JWT Secret Setting"),
+]
+
+
+def plant(tmp_path: Path, template: Path) -> tuple[Path, str]:
+    """``template`` written under its own name less `.txt`, with a fresh secret in it."""
+    value = secret()
+    text = template.read_text(encoding="utf-8").replace(PLACEHOLDER, value)
+    return write(tmp_path, template.name.removesuffix(".txt"), text), value
+
+
+def test_the_corpus_is_complete() -> None:
+    # A fixture left out of PLANTED would silently test nothing.
+    names = sorted(path.name.removesuffix(".txt") for path in (CORPUS / "planted").iterdir())
+    assert names == sorted(name for name, _ in PLANTED)
+    assert len(PLANTED) >= 39
+    assert all(PLACEHOLDER in (CORPUS / "planted" / f"{name}.txt").read_text() for name in names)
+
+
+@pytest.mark.parametrize(("name", "kind"), PLANTED)
+def test_each_planted_form_is_found_at_its_line(tmp_path: Path, name: str, kind: str) -> None:
+    path, value = plant(tmp_path, CORPUS / "planted" / f"{name}.txt")
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if value in text)
+    result = run(str(tmp_path))
+    assert result.exit_code == 1, result.output
+    # One report, at the line that holds the secret: nothing else in the file is one.
+    assert [ln.split("/")[-1] for ln in lines(result)] == [f"{name}:{line}: {kind}"]
+    assert_never_shown(result, value)
+
+
+@pytest.mark.parametrize(
+    "template", sorted((CORPUS / "negative").iterdir()), ids=lambda path: path.name
+)
+def test_each_negative_is_not_flagged(tmp_path: Path, template: Path) -> None:
+    plant(tmp_path, template)
+    result = run(str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+
+
+def test_the_corpus_templates_themselves_hold_no_finding() -> None:
+    # The repository's own scan (`make scan`) reads tests/fixtures too.
+    result = run(str(CORPUS))
+    assert result.exit_code == 0, result.output
+
+
+def test_an_allowlist_pragma_silences_a_whole_file_finding(tmp_path: Path) -> None:
+    value = secret()
+    write(
+        tmp_path,
+        "app.py",
+        "import jwt\n\n"
+        "token = jwt.encode(\n"
+        '    {"sub": "alice"},\n'
+        f'    "{value}",  # pragma: allowlist secret\n'
+        ")\n",
+    )
+    result = run(str(tmp_path))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_setting_used_as_a_key_is_reported_once(tmp_path: Path) -> None:
+    value = secret()
+    write(
+        tmp_path,
+        "app.ts",
+        'import { jwtVerify } from "jose";\n'
+        f'const jwtSecret = new TextEncoder().encode("{value}");\n'
+        "export const read = (token: string) => jwtVerify(token, jwtSecret);\n",
+    )
+    result = run(str(tmp_path))
+    assert [ln.split("/")[-1] for ln in lines(result)] == ["app.ts:2: JWT Secret Setting"]
+
+
+def test_a_key_literal_is_recorded_by_the_baseline(tmp_path: Path) -> None:
+    value = secret()
+    write(
+        tmp_path, "app.go", f'package a\n\nfunc f(t *T) {{ t.SignedString([]byte("{value}")) }}\n'
+    )
+    baseline = tmp_path / ".secrets.baseline"
+    assert run("--update-baseline", str(baseline), str(tmp_path)).exit_code == 0
+    entries = json.loads(baseline.read_text())["results"]["app.go"]
+    assert [(e["type"], e["line_number"]) for e in entries] == [("JWT Key Literal", 3)]
+    assert value not in baseline.read_text()
+    assert run("--baseline", str(baseline), str(tmp_path)).exit_code == 0
+
+
+def test_an_expression_nested_too_deep_does_not_stop_the_scan(tmp_path: Path) -> None:
+    # ast.parse accepts these; walking them exceeds the interpreter's recursion limit.
+    value = secret()
+    nested = " + ".join(["x"] * 1000)
+    # Only the whole-file detector sees this key (detect-secrets drops `x = f(...)` lines), and
+    # it is kept although the walk stops further down.
+    write(
+        tmp_path, "generated.py", f'import jwt\ntoken = jwt.encode({{}}, "{value}")\nT = {nested}\n'
+    )
+    deep_js = "const total = " + "a || (" * 1000 + "a" + ")" * 1000 + ";\n"
+    write(tmp_path, "deep.js", deep_js)
+    write(tmp_path, "other.py", f'import jwt\njwt.decode(token, key="{value}")\n')
+    result = run(str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert [ln.split("/")[-1] for ln in lines(result)] == [
+        "generated.py:2: JWT Key Literal",
+        "other.py:2: JWT Key Literal",
+    ]

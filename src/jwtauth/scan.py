@@ -1,6 +1,7 @@
 """`jwtauth scan`: hardcoded JWT secrets, private keys, committed `.env` files and literal JWTs.
 
-The detectors are detect-secrets' engine with its stock plugins and ours
+The detectors are detect-secrets' engine with its stock plugins and ours, and whole-file
+detectors for keys passed to JWT libraries in Python, notebooks, JS/TS and Go
 (:mod:`jwtauth.scan_plugins`, the only importer of detect-secrets). This module walks the tree,
 applies the baseline and prints ``path:line: kind``: never the secret, nor any part of it.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from jwtauth.errors import ConfigurationError
 from jwtauth.scan_plugins import (
+    KEY_LITERAL_KIND,
     RawFinding,
     baseline_document,
     baseline_keys,
@@ -35,8 +37,10 @@ SKIPPED_DIRECTORIES = frozenset(
 )  # fmt: skip
 _SNIFF_BYTES = 8192
 
-# A line that holds a JWT setting also matches the generic keyword plugin; one report is enough.
-_SPECIFIC_KINDS = frozenset({"JWT Secret Setting", "Dotenv Secret"})
+# A line that holds a JWT setting also matches the generic keyword plugin, and a setting's value
+# used as a key is also a key literal; one report per line is enough, the most specific one.
+_SETTING_KINDS = frozenset({"JWT Secret Setting", "Dotenv Secret"})
+_SPECIFIC_KINDS = _SETTING_KINDS | {KEY_LITERAL_KIND}
 _GENERIC_KIND = "Secret Keyword"
 
 
@@ -137,8 +141,12 @@ def _report(found: Iterable[RawFinding], base: Path) -> list[Finding]:
     cwd = Path.cwd()
     findings = {Finding(_name_under(base / f.filename, cwd), f.line, f.kind) for f in found}
     specific = {(f.path, f.line) for f in findings if f.kind in _SPECIFIC_KINDS}
+    settings = {(f.path, f.line) for f in findings if f.kind in _SETTING_KINDS}
     return sorted(
-        f for f in findings if not (f.kind == _GENERIC_KIND and (f.path, f.line) in specific)
+        f
+        for f in findings
+        if not (f.kind == _GENERIC_KIND and (f.path, f.line) in specific)
+        and not (f.kind == KEY_LITERAL_KIND and (f.path, f.line) in settings)
     )
 
 
