@@ -10,7 +10,7 @@ __all__ = [
     "Claims",
     "Clock",
     "LockoutPolicy",
-    "LockoutStatus",
+    "LockoutReservation",
     "LockoutStore",
     "MfaStore",
     "RefreshTokenStore",
@@ -184,11 +184,11 @@ class LockoutPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class LockoutStatus:
-    """What a lockout store holds for one account name."""
+class LockoutReservation:
+    """What a lockout store answers when an attempt asks to be evaluated (:meth:`reserve`)."""
 
-    recorded: bool  # failures or a lockout are on record (a good login clears them)
-    locked_until: float | None  # the end of a lockout still running, else ``None``
+    locked_until: float | None  # a lockout is running until then: refuse, evaluate nothing
+    locks: bool  # this attempt reached the threshold: the lockout runs unless it succeeds
 
 
 class LockoutStore(Protocol):
@@ -196,16 +196,20 @@ class LockoutStore(Protocol):
 
     Keyed by the name typed rather than a user id, so an unknown email locks exactly like a real
     one and a lockout reveals nothing about which accounts exist.
+
+    An attempt is counted *before* it is evaluated (reserve, then check the password, then
+    clear on success), so the threshold bounds the guesses evaluated however many run at once:
+    a check-then-count store lets a burst of concurrent guesses all pass the check.
     """
 
-    async def status(self, account: bytes, now: float) -> LockoutStatus:
-        """What is on record for ``account`` at ``now``."""
-        ...
-
-    async def record_failure(
+    async def reserve(
         self, account: bytes, now: float, policy: LockoutPolicy
-    ) -> float | None:
-        """Count a failure atomically; return the lockout's end when this one locks it."""
+    ) -> LockoutReservation:
+        """Atomically count an attempt as failed unless a lockout is running.
+
+        The attempt that reaches ``policy.threshold`` starts the lockout itself, so no
+        concurrent attempt is evaluated after it; its :meth:`clear` on success lifts it.
+        """
         ...
 
     async def clear(self, account: bytes) -> bool:
@@ -253,6 +257,14 @@ class MfaStore(Protocol):
 
     async def use_recovery_code(self, user_id: str, code_hash: bytes, now: float) -> bool:
         """Spend the user's unused recovery code with this SHA-256; ``False`` if there is none."""
+        ...
+
+    async def claim_challenge(self, jti: str, expires_at: float) -> bool:
+        """Claim MFA challenge ``jti`` for one verify; ``False`` while it is claimed or spent."""
+        ...
+
+    async def release_challenge(self, jti: str) -> None:
+        """Give a claimed challenge back after a wrong code."""
         ...
 
     async def disable(self, user_id: str) -> bool:

@@ -64,6 +64,19 @@ async def test_a_good_login_clears_the_count(api: Api) -> None:
     await api.login()  # 18 failures in all, never 10 in a row: not locked
 
 
+async def test_a_burst_of_guesses_gets_only_the_threshold_evaluated(api: Api) -> None:
+    # Rate limits are off here (as behind a gateway that limits by address): the lockout alone
+    # bounds the guesses. Counted before the password check, forty concurrent wrong passwords
+    # get exactly ten evaluations; a check-then-count lockout let all forty through.
+    await api.register()
+    answers = await asyncio.gather(
+        *(api.client.post("/auth/login", json=attempt("alice@example.com")) for _ in range(40))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [401] * THRESHOLD + [429] * (40 - THRESHOLD)
+    assert_locked(await api.client.post("/auth/login", json=attempt("alice@example.com", PASSWORD)))
+
+
 async def test_an_unknown_email_locks_exactly_like_a_real_one(api: Api) -> None:
     await api.register()
     answers: dict[str, list[tuple[int, str]]] = {}

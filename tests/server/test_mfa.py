@@ -4,6 +4,7 @@ limit, disable, and JWTAUTH_MFA=false. Codes come from pyotp at the service's fr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -243,6 +244,37 @@ async def test_a_recovery_code_works_once_in_place_of_the_code(
     logged = " ".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert enrolled.recovery_codes[3] not in logged
     assert typed not in logged
+
+
+async def test_one_challenge_buys_one_session_however_many_codes_race(server: Server) -> None:
+    enrolled = await enrol(server)
+    mfa_token = await challenge(server)
+    answers = await asyncio.gather(
+        *(verify(server, mfa_token, recovery_code=c) for c in enrolled.recovery_codes[:3]),
+        verify(server, mfa_token, code=enrolled.code(server.clock)),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 401, 401, 401]
+    for refused in (a for a in answers if a.status_code != 200):
+        assert_problem(refused, 401, "invalid_mfa_challenge")
+    # The losers' recovery codes were not spent: each still buys a session of its own.
+    winner = answers.index(next(a for a in answers if a.status_code == 200))
+    for index, code in enumerate(enrolled.recovery_codes[:3]):
+        if index != winner:
+            passed = await verify(server, await challenge(server), recovery_code=code)
+            assert passed.status_code == 200, passed.text
+
+
+async def test_wrong_codes_on_one_challenge_are_checked_one_at_a_time(server: Server) -> None:
+    # Rate limits off: a burst of guesses at one challenge cannot get more than one evaluated
+    # at once, nor more than the lockout's threshold in all.
+    enrolled = await enrol(server)
+    mfa_token = await challenge(server)
+    right = int(enrolled.code(server.clock))
+    wrong = [f"{(right + n) % 1_000_000:06d}" for n in range(1, 41)]
+    answers = await asyncio.gather(*(verify(server, mfa_token, code=c) for c in wrong))
+    evaluated = [a for a in answers if a.json()["type"].endswith(":invalid_mfa_code")]
+    assert 1 <= len(evaluated) <= 10
+    assert all(a.status_code == 401 for a in answers)
 
 
 async def test_verify_takes_exactly_one_factor(server: Server) -> None:

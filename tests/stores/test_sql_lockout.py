@@ -1,5 +1,5 @@
 """The SQL lockout store on SQLite and PostgreSQL: the counting window, the lock, its end, and
-concurrent failures each counted once."""
+concurrent attempts each counted once."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_lockout import SQLLockoutStore
-from jwtauth.types import LockoutPolicy, LockoutStore
+from jwtauth.types import LockoutPolicy, LockoutReservation, LockoutStore
 
 pytestmark = pytest.mark.anyio
 
@@ -30,14 +30,14 @@ async def lockout(database_url: str) -> AsyncIterator[SQLLockoutStore]:
         await sql.close()
 
 
-async def fail(
+async def reserve(
     store: SQLLockoutStore, times: int, at: float, account: bytes = ALICE
-) -> list[float]:
-    return [
-        until
-        for _ in range(times)
-        if (until := await store.record_failure(account, at, POLICY)) is not None
-    ]
+) -> list[LockoutReservation]:
+    return [await store.reserve(account, at, POLICY) for _ in range(times)]
+
+
+def locking(reservations: list[LockoutReservation]) -> int:
+    return sum(r.locks for r in reservations)
 
 
 async def test_it_is_a_lockout_store(lockout: SQLLockoutStore) -> None:
@@ -46,38 +46,47 @@ async def test_it_is_a_lockout_store(lockout: SQLLockoutStore) -> None:
 
 
 async def test_the_threshold_locks_for_the_period(lockout: SQLLockoutStore) -> None:
-    assert await fail(lockout, 9, T0) == []
-    assert (await lockout.status(ALICE, T0)).locked_until is None
-    assert await fail(lockout, 1, T0 + 5) == [T0 + 5 + 900]
-    status = await lockout.status(ALICE, T0 + 6)
-    assert status.recorded
-    assert status.locked_until == T0 + 905
-    assert (await lockout.status(BOB, T0 + 6)).locked_until is None
+    first = await reserve(lockout, 9, T0)
+    assert [r.locked_until for r in first] == [None] * 9
+    assert locking(first) == 0
+    tenth = await lockout.reserve(ALICE, T0 + 5, POLICY)
+    assert tenth == LockoutReservation(locked_until=None, locks=True)  # evaluated, then locked
+    assert (await lockout.reserve(ALICE, T0 + 6, POLICY)).locked_until == T0 + 905
+    assert (await lockout.reserve(BOB, T0 + 6, POLICY)).locked_until is None
     # It ends by itself, and the next run of failures counts from zero.
-    after = await lockout.status(ALICE, T0 + 906)
-    assert after.locked_until is None
-    assert after.recorded
-    assert await fail(lockout, 9, T0 + 906) == []
+    after = await reserve(lockout, 9, T0 + 906)
+    assert [r.locked_until for r in after] == [None] * 9
+    assert locking(after) == 0
+    assert (await lockout.reserve(ALICE, T0 + 907, POLICY)).locks
+
+
+async def test_attempts_while_locked_are_not_counted(lockout: SQLLockoutStore) -> None:
+    await reserve(lockout, 10, T0)
+    refused = await reserve(lockout, 50, T0 + 1)
+    assert {r.locked_until for r in refused} == {T0 + 900}
+    # Fifty refusals did not extend the lockout or start the next count.
+    assert locking(await reserve(lockout, 10, T0 + 900)) == 1
 
 
 async def test_failures_older_than_the_period_start_a_new_count(lockout: SQLLockoutStore) -> None:
-    await fail(lockout, 9, T0)
-    assert await fail(lockout, 9, T0 + 901) == []  # the window restarted at the tenth
-    assert await fail(lockout, 1, T0 + 902) == [T0 + 902 + 900]
+    await reserve(lockout, 9, T0)
+    assert locking(await reserve(lockout, 9, T0 + 901)) == 0  # the window restarted
+    assert (await lockout.reserve(ALICE, T0 + 902, POLICY)).locks
 
 
 async def test_clear_forgets_failures_and_lockouts(lockout: SQLLockoutStore) -> None:
     assert not await lockout.clear(ALICE)
-    await fail(lockout, 10, T0)
+    await reserve(lockout, 10, T0)
     assert await lockout.clear(ALICE)
-    status = await lockout.status(ALICE, T0)
-    assert not status.recorded
-    assert status.locked_until is None
+    assert await lockout.reserve(ALICE, T0, POLICY) == LockoutReservation(None, locks=False)
 
 
-async def test_concurrent_failures_are_each_counted_once(lockout: SQLLockoutStore) -> None:
+async def test_concurrent_attempts_are_each_counted_once(lockout: SQLLockoutStore) -> None:
     results = await asyncio.gather(
-        *(lockout.record_failure(ALICE, T0, POLICY) for _ in range(POLICY.threshold))
+        *(lockout.reserve(ALICE, T0, POLICY) for _ in range(3 * POLICY.threshold))
     )
-    # Exactly one of the ten racers is the tenth failure: it, and only it, locks.
-    assert [r for r in results if r is not None] == [T0 + 900]
+    # Exactly ten racers are let through, one of which locks; the other twenty are refused.
+    admitted = [r for r in results if r.locked_until is None]
+    assert len(admitted) == POLICY.threshold
+    assert locking(results) == 1
+    assert [r.locked_until for r in results if r.locked_until is not None] == [T0 + 900] * 20

@@ -11,19 +11,31 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 from jwtauth.errors import AccountLockedError
-from jwtauth.types import Clock, LockoutPolicy, LockoutStatus, LockoutStore
+from jwtauth.types import Clock, LockoutPolicy, LockoutStore
 
-__all__ = ["Lockout"]
+__all__ = ["Attempt", "Lockout"]
 
 security_log = logging.getLogger("jwtauth.security")
 
-_NOTHING = LockoutStatus(recorded=False, locked_until=None)
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """An attempt :meth:`Lockout.reserve` let through, to settle once it is evaluated."""
+
+    key: bytes
+    counted: bool  # a store counted it (lockout on)
+    locks: bool  # it reached the threshold: the lockout runs unless it succeeds
 
 
 class Lockout:
     """Failed attempts per key (an account name's hash, or a user's second-factor key).
+
+    Every attempt is reserved (counted as failed) before it is evaluated and cleared if it
+    succeeds, so ``policy.threshold`` bounds the guesses evaluated per lockout period however
+    many arrive at once (issue 13, item 1).
 
     Args:
         store: where the counts live; ``None`` switches lockout off.
@@ -43,38 +55,35 @@ class Lockout:
         self.policy = policy or LockoutPolicy()
         self.clock = clock
 
-    async def check(self, key: bytes) -> LockoutStatus:
-        """What is on record for ``key``.
+    async def reserve(self, key: bytes) -> Attempt:
+        """Count an attempt on ``key`` before it is evaluated.
 
         Raises:
-            AccountLockedError: a lockout of ``key`` is running.
+            AccountLockedError: a lockout of ``key`` is running; nothing is to be evaluated.
         """
         if self.store is None:
-            return _NOTHING
+            return Attempt(key, counted=False, locks=False)
         now = self.clock()
-        status = await self.store.status(key, now)
-        if status.locked_until is not None:
-            raise AccountLockedError(retry_after=math.ceil(status.locked_until - now))
-        return status
+        reservation = await self.store.reserve(key, now, self.policy)
+        if reservation.locked_until is not None:
+            raise AccountLockedError(retry_after=max(1, math.ceil(reservation.locked_until - now)))
+        return Attempt(key, counted=True, locks=reservation.locks)
 
-    async def failed(self, key: bytes, ip: str | None) -> bool:
-        """Count a failed attempt on ``key``; ``True`` when this one locked it."""
-        if self.store is None:
-            return False
-        until = await self.store.record_failure(key, self.clock(), self.policy)
-        if until is None:
+    def failed(self, attempt: Attempt, ip: str | None) -> bool:
+        """The attempt failed (it is counted already); ``True`` when it locked its key."""
+        if not attempt.locks:
             return False
         security_log.warning(
             "account locked after repeated failed logins",
             # A prefix of the key's hash ties events together without naming the account.
-            extra={"event": "account_locked", "account": key.hex()[:16], "ip": ip},
+            extra={"event": "account_locked", "account": attempt.key.hex()[:16], "ip": ip},
         )
         return True
 
-    async def succeeded(self, key: bytes, status: LockoutStatus) -> None:
-        """After a success: forget ``key``'s failures, when :meth:`check` found any."""
-        if self.store is not None and status.recorded:
-            await self.store.clear(key)
+    async def succeeded(self, attempt: Attempt) -> None:
+        """The attempt succeeded: forget its key's failures (and the lockout it started)."""
+        if self.store is not None and attempt.counted:
+            await self.store.clear(attempt.key)
 
     async def clear(self, key: bytes) -> bool:
         """Forget ``key``'s failures and lockout; ``True`` if anything was on record."""

@@ -25,6 +25,7 @@ from jwtauth.auth.totp import (
     verify_code,
 )
 from jwtauth.errors import (
+    AccountLockedError,
     InvalidCredentialsError,
     InvalidMfaChallengeError,
     InvalidMfaCodeError,
@@ -193,24 +194,35 @@ class MfaService:
         TOTP ``code`` or a ``recovery_code``; open the session.
 
         Raises:
-            InvalidMfaChallengeError: the user or their TOTP is gone since the challenge.
+            InvalidMfaChallengeError: the user or their TOTP is gone since the challenge, or
+                the challenge is spent or being verified by a concurrent request.
             InvalidMfaCodeError: the code is wrong or already used.
         """
         user = await self.auth.users.by_id(str(claims["sub"]))
         record = await self.store.totp(user.id) if user is not None else None
         if user is None or not user.is_active or record is None or not record.confirmed:
             raise InvalidMfaChallengeError()
+        # One code at a time per challenge, and a challenge that bought a session stays spent:
+        # three recovery codes sent at once with one challenge buy one session, not three.
+        jti = str(claims["jti"])
+        if not await self.store.claim_challenge(jti, float(claims["exp"])):
+            raise InvalidMfaChallengeError()
         # Wrong codes count in the lockout store, whatever the rate limits: with them off (a
         # gateway limits by address, say), a holder of the password could otherwise guess at
-        # one challenge as fast as they can send.
-        key = second_factor_key(user.id)
-        failures = await self.auth.lockout.check(key)
+        # one challenge as fast as they can send. Counted before the code is checked.
+        try:
+            attempt = await self.auth.lockout.reserve(second_factor_key(user.id))
+        except AccountLockedError:
+            await self.store.release_challenge(jti)
+            raise
         if not await self._passes(user.id, record.secret, client, code, recovery_code):
-            if await self.auth.lockout.failed(key, client.ip):
+            if self.auth.lockout.failed(attempt, client.ip):
                 await self._burn(claims)  # locked: this challenge is spent too
+            else:
+                await self.store.release_challenge(jti)  # a typo does not cost the challenge
             raise InvalidMfaCodeError()
-        await self.auth.lockout.succeeded(key, failures)
-        # Single use: the challenge dies before the session it buys exists.
+        await self.auth.lockout.succeeded(attempt)
+        # Single use: the challenge dies (in every process's view too) before its session exists.
         await self._burn(claims)
         return await self.auth.open_session(user, client, amr=AMR)
 
@@ -271,10 +283,11 @@ class MfaService:
         if record is None or not record.confirmed:
             raise MfaNotEnrolledError()
         key = second_factor_key(user.id)
-        await self.auth.lockout.check(key)
+        attempt = await self.auth.lockout.reserve(key)
         if not await self._passes(user.id, record.secret, client, code, recovery_code):
-            await self.auth.lockout.failed(key, client.ip)
+            self.auth.lockout.failed(attempt, client.ip)
             raise InvalidMfaCodeError()
+        await self.auth.lockout.succeeded(attempt)
         if await self.store.disable(user.id):
             self._event("second factor turned off", "mfa_disabled", user.id, client)
 

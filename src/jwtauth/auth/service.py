@@ -224,18 +224,19 @@ class AuthService:
 
         Raises:
             AccountLockedError: the account name is locked (unknown emails lock the same way),
-                checked before the password so that a lockout cannot confirm a guess.
+                checked before the password so that a lockout cannot confirm a guess; the
+                attempt is counted before the password is checked, so that no burst of
+                concurrent guesses gets more than the threshold evaluated.
             InvalidCredentialsError: unknown email, wrong password or inactive account.
         """
-        key = account_key(email)
-        record = await self.lockout.check(key)
+        attempt = await self.lockout.reserve(account_key(email))
         user = await self.users.by_email(normalise_email(email))
         # Always one argon2 verification, so an unknown email costs what a wrong password does.
         valid = await self.hasher.verify(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
-            await self.lockout.failed(key, client.ip)
+            self.lockout.failed(attempt, client.ip)
             raise InvalidCredentialsError()
-        await self.lockout.succeeded(key, record)
+        await self.lockout.succeeded(attempt)
         if self.hasher.needs_rehash(user.password_hash):
             await self.users.set_password_hash(user.id, await self.hasher.hash(password))
         if self.second_factor is not None:

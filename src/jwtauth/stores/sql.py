@@ -35,6 +35,7 @@ from jwtauth.stores.sql_tables import (
     REVOKED,
     ROTATED,
     USER_AGENT_MAX,
+    MfaChallengeRow,
     RecoveryCodeRow,
     RefreshTokenRow,
     SessionRow,
@@ -424,8 +425,8 @@ class SQLStore:
             return sorted(result.scalars())
 
     async def purge(self, now: float) -> int:
-        """Delete expired tokens, and sessions that are over or were revoked more than a day
-        ago (with their tokens); return how many rows went."""
+        """Delete expired tokens, sessions that are over or were revoked more than a day ago
+        (with their tokens) and expired MFA challenges; return how many rows went."""
         finished = or_(
             SessionRow.expires_at <= now, SessionRow.revoked_at < now - REVOKED_RETENTION
         )
@@ -439,4 +440,7 @@ class SQLStore:
                 )
             )
             sessions = await connection.execute(delete(SessionRow).where(finished))
-            return tokens.rowcount + sessions.rowcount
+            challenges = await connection.execute(
+                delete(MfaChallengeRow).where(MfaChallengeRow.expires_at <= now)
+            )
+            return tokens.rowcount + sessions.rowcount + challenges.rowcount

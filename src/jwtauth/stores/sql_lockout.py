@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_tables import LoginFailureRow
-from jwtauth.types import LockoutPolicy, LockoutStatus
+from jwtauth.types import LockoutPolicy, LockoutReservation
 
 __all__ = ["SQLLockoutStore"]
 
@@ -30,53 +30,46 @@ class SQLLockoutStore:
     def __init__(self, store: SQLStore) -> None:
         self._store = store
 
-    async def status(self, account: bytes, now: float) -> LockoutStatus:
-        """What is recorded for ``account``: whether anything is, and a lockout still running."""
-        async with self._store.engine.connect() as connection:
-            until = (
-                await connection.execute(
-                    select(LoginFailureRow.locked_until).where(
-                        LoginFailureRow.account_hash == account
-                    )
-                )
-            ).first()
-        if until is None:
-            return LockoutStatus(recorded=False, locked_until=None)
-        running = until[0] if until[0] is not None and until[0] > now else None
-        return LockoutStatus(recorded=True, locked_until=running)
-
-    async def record_failure(
+    async def reserve(
         self, account: bytes, now: float, policy: LockoutPolicy
-    ) -> float | None:
-        """Count one failed login; when it reaches the threshold, lock and return the end.
+    ) -> LockoutReservation:
+        """Count an attempt as failed unless a lockout is running; start the lockout when this
+        attempt reaches the threshold.
 
-        One upsert in one transaction: concurrent failures are each counted exactly once.
+        One upsert, then at most one update, in one transaction: on PostgreSQL concurrent
+        attempts queue on the row's lock, on SQLite on the write lock, so each is counted
+        exactly once and none is evaluated past the threshold.
         """
         window_start = now - policy.period
-        stale = LoginFailureRow.first_failure_at < window_start
+        locked = _T.c.locked_until > now
+        stale = _T.c.first_failure_at < window_start
         upsert = self._insert()(_T).values(
             account_hash=account, failures=1, first_failure_at=now, locked_until=None
         )
         upsert = upsert.on_conflict_do_update(
             index_elements=[_T.c.account_hash],
             set_={
-                # A failure outside the window starts a new count rather than adding to an old one.
-                "failures": case((stale, 1), else_=_T.c.failures + 1),
-                "first_failure_at": case((stale, now), else_=_T.c.first_failure_at),
+                # While locked nothing is counted; a failure outside the window starts a new
+                # count rather than adding to an old one.
+                "failures": case((locked, _T.c.failures), (stale, 1), else_=_T.c.failures + 1),
+                "first_failure_at": case(
+                    (locked, _T.c.first_failure_at), (stale, now), else_=_T.c.first_failure_at
+                ),
             },
-        ).returning(_T.c.failures)
+        ).returning(_T.c.failures, _T.c.locked_until)
         async with self._store.write() as connection:
-            failures = (await connection.execute(upsert)).scalar_one()
+            failures, until = (await connection.execute(upsert)).one()
+            if until is not None and until > now:
+                return LockoutReservation(locked_until=until, locks=False)
             if failures < policy.threshold:
-                return None
-            until = now + policy.period
+                return LockoutReservation(locked_until=None, locks=False)
             # The count starts over: after the lockout, a new run of failures locks again.
             await connection.execute(
                 update(LoginFailureRow)
                 .where(LoginFailureRow.account_hash == account)
-                .values(failures=0, first_failure_at=now, locked_until=until)
+                .values(failures=0, first_failure_at=now, locked_until=now + policy.period)
             )
-        return until
+        return LockoutReservation(locked_until=None, locks=True)
 
     async def clear(self, account: bytes) -> bool:
         """Forget ``account``'s failures and lockout; ``True`` if there was anything to forget."""

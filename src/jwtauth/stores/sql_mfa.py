@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jwtauth.stores.sql import SQLStore
-from jwtauth.stores.sql_tables import RecoveryCodeRow, TotpRow
+from jwtauth.stores.sql_tables import MfaChallengeRow, RecoveryCodeRow, TotpRow
 from jwtauth.types import TotpRecord
 
 __all__ = ["SQLMfaStore"]
@@ -155,6 +155,23 @@ class SQLMfaStore:
                 delete(TotpRow).where(TotpRow.user_id == user_id).returning(TotpRow.user_id)
             )
             return result.first() is not None
+
+    async def claim_challenge(self, jti: str, expires_at: float) -> bool:
+        """Claim the challenge ``jti`` for one verify; ``False`` while another holds it or once
+        it bought a session. One insert on the primary key: of concurrent claims one wins."""
+        claim = (
+            self._insert()(MfaChallengeRow.__table__)
+            .values(jti=jti, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=["jti"])
+            .returning(MfaChallengeRow.jti)
+        )
+        async with self._store.write() as connection:
+            return (await connection.execute(claim)).first() is not None
+
+    async def release_challenge(self, jti: str) -> None:
+        """Give a claimed challenge back (its code was wrong): the next verify may claim it."""
+        async with self._store.write() as connection:
+            await connection.execute(delete(MfaChallengeRow).where(MfaChallengeRow.jti == jti))
 
     def _insert(self) -> Any:
         dialect = self._store.engine.dialect.name

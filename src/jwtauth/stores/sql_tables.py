@@ -30,6 +30,7 @@ __all__ = [
     "USER_AGENT_MAX",
     "Base",
     "LoginFailureRow",
+    "MfaChallengeRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
     "SessionRow",
@@ -140,6 +141,16 @@ class TotpRow(Base):
     created_at: Mapped[float] = mapped_column(Double)
     confirmed_at: Mapped[float | None] = mapped_column(Double)
     last_step: Mapped[int | None] = mapped_column(Integer)  # the newest time step used: no replay
+
+
+class MfaChallengeRow(Base):
+    """An MFA challenge (by its `jti`) while a code is checked against it, or once it bought a
+    session: the row is the claim that lets exactly one of concurrent verifies proceed."""
+
+    __tablename__ = "mfa_challenges"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Double, index=True)  # then purged
 
 
 class RecoveryCodeRow(Base):

@@ -8,19 +8,9 @@ from typing import Any, ClassVar
 
 from django.db import migrations  # type: ignore[import-untyped]
 
+from jwtauth.integrations.django_app.migrations import upgrade_auth_tables
+
 __all__ = ["Migration"]
-
-
-def create_tables(apps: Any, schema_editor: Any) -> None:
-    from django.conf import settings  # type: ignore[import-untyped]  # noqa: PLC0415
-
-    from jwtauth.integrations.django_app.auth_api import database_url  # noqa: PLC0415
-    from jwtauth.stores.sql_database import upgrade  # noqa: PLC0415
-
-    alias = schema_editor.connection.alias
-    if alias != "default":  # the auth's stores live in the default database only
-        return
-    upgrade(database_url(settings.DATABASES, alias))
 
 
 class Migration(migrations.Migration):  # type: ignore[misc]
@@ -30,5 +20,5 @@ class Migration(migrations.Migration):  # type: ignore[misc]
     initial = True
     dependencies: ClassVar[list[tuple[str, str]]] = []
     operations: ClassVar[list[Any]] = [
-        migrations.RunPython(create_tables, migrations.RunPython.noop, elidable=False)
+        migrations.RunPython(upgrade_auth_tables, migrations.RunPython.noop, elidable=False)
     ]
