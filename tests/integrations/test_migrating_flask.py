@@ -1,18 +1,13 @@
 """docs/migrating-from-flask-jwt-extended.md, applied by its own words to a flask-jwt-extended
 application (tests/integrations/samples/fjwt_app.py), which must then work on jwtauth.
 
-The guide's mechanical steps are read from the markdown, never restated here:
-
-- ``<!-- migrate:names -->`` ... ``<!-- /migrate:names -->``: a table whose rows start with two
-  code spans, the old name and the new; each is replaced as a whole word;
-- ``<!-- migrate:environment -->``: the ``export NAME=value`` lines of the ``sh`` block after it;
-- ``<!-- migrate:before NAME -->`` / ``<!-- migrate:after NAME -->``: the ``python`` block after
-  each; the sample must contain every "before" block exactly once, and it becomes the "after".
+The guide's mechanical steps are read from the markdown, never restated here, by the marker
+grammar of :mod:`tests.integrations.migrate` (a names table, an environment block, and
+before/after blocks the sample must hold exactly once).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import secrets
 import sys
@@ -26,65 +21,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.integrations.migrate import environment, load, migrate, renames
+
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "migrating-from-flask-jwt-extended.md"
 SAMPLE = Path(__file__).resolve().parent / "samples" / "fjwt_app.py"
 PROBLEM_JSON = "application/problem+json"
-
-NAMES_TABLE = re.compile(r"<!-- migrate:names -->\n(.*?)<!-- /migrate:names -->", re.S)
-NAME_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|", re.M)
-ENVIRONMENT = re.compile(r"<!-- migrate:environment -->\s*```sh\n(.*?)^```", re.S | re.M)
-EXPORT = re.compile(r"^export (\w+)=(\S+)", re.M)
-BLOCK = re.compile(r"<!-- migrate:(before|after) (\w+) -->\s*```python\n(.*?)^```", re.S | re.M)
-
-
-def renames(guide: str) -> list[tuple[str, str]]:
-    table = NAMES_TABLE.search(guide)
-    assert table is not None, "the guide has no migrate:names table"
-    rows = NAME_ROW.findall(table.group(1))
-    assert rows, "the migrate:names table has no rows"
-    return rows
-
-
-def environment(guide: str) -> dict[str, str]:
-    block = ENVIRONMENT.search(guide)
-    assert block is not None, "the guide has no migrate:environment block"
-    return dict(EXPORT.findall(block.group(1)))
-
-
-def replacements(guide: str) -> dict[str, tuple[str, str]]:
-    found: dict[str, dict[str, str]] = {}
-    for side, name, code in BLOCK.findall(guide):
-        assert side not in found.setdefault(name, {}), f"two {side} blocks named {name}"
-        found[name][side] = code
-    assert found, "the guide has no migrate:before/after blocks"
-    for name, sides in found.items():
-        assert set(sides) == {"before", "after"}, f"{name} lacks a before or an after block"
-    return {name: (sides["before"], sides["after"]) for name, sides in found.items()}
-
-
-def migrate(source: str, guide: str) -> str:
-    """The sample after the guide's steps 2 to 4."""
-    for name, (before, after) in replacements(guide).items():
-        assert source.count(before) == 1, f"the sample does not hold the {name} block once"
-        source = source.replace(before, after)
-    for old, new in renames(guide):
-        source = re.sub(rf"\b{re.escape(old)}\b", new, source)
-    return source
-
-
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
 
 
 @pytest.fixture
