@@ -125,8 +125,9 @@ class RefreshTokenStore(Protocol):
         """Atomically replace an active token by a new one of the same family (see Rotation)."""
         ...
 
-    async def owner(self, token_hash: bytes) -> str | None:
-        """The id of the user whose session the token belongs to, in any state; or ``None``."""
+    async def live_owner(self, token_hash: bytes, now: float) -> str | None:
+        """The id of the user whose live session the token refreshes, while it can refresh
+        (active, unexpired); ``None`` for an unknown, spent, expired or revoked token."""
         ...
 
     async def sessions(self, user_id: str, now: float) -> list[SessionRecord]:

@@ -156,7 +156,53 @@ async def test_the_eleventh_refresh_a_minute_of_one_user_is_429(
     assert_throttled(refused, "refresh-user")
     unknown = await api.refresh("x" * 43)
     assert unknown.status_code == 401
-    assert "ratelimit" not in unknown.headers
+    # A token that cannot refresh counts against the sender's address, not any user.
+    assert unknown.headers["ratelimit-policy"] == '"refresh-ip";q=10;w=60'
+
+
+async def test_a_dead_token_replayed_does_not_spend_its_owners_quota(
+    limited: httpx.AsyncClient,
+) -> None:
+    # The victim's first refresh token, rotated (as a thief holding a stolen copy sees it once
+    # reuse detection revoked the family, or once the victim rotated it): posted twelve times
+    # from the attacker's address, it must not make the victim's live token 429.
+    api = Api(limited)
+    tokens = await api.register_and_login()
+    assert (await api.refresh(tokens["refresh_token"])).status_code == 200
+    dead = tokens["refresh_token"]
+    answers = [
+        await limited.post(
+            "/auth/refresh", json={"refresh_token": dead}, headers=source("203.0.113.9")
+        )
+        for _ in range(12)
+    ]
+    assert [a.status_code for a in answers[:10]] == [401] * 10
+    assert_throttled(answers[-1], "refresh-ip")  # the sender is limited
+    # The first replay revoked the family (reuse detection), so log in again: the twelve
+    # replays spent nothing of the user's quota (one refresh of ten so far, this the second).
+    fresh = await api.login()
+    again = await limited.post(
+        "/auth/refresh",
+        json={"refresh_token": fresh["refresh_token"]},
+        headers=source("198.51.100.3"),
+    )
+    assert again.status_code == 200, again.text
+    assert again.headers["ratelimit"].startswith('"refresh-user";r=8;')
+
+
+async def test_random_refresh_tokens_are_limited_per_address(limited: httpx.AsyncClient) -> None:
+    answers = [
+        await limited.post(
+            "/auth/refresh", json={"refresh_token": f"{n:043d}"}, headers=source("203.0.113.10")
+        )
+        for n in range(11)
+    ]
+    assert [a.status_code for a in answers[:10]] == [401] * 10
+    assert_throttled(answers[-1], "refresh-ip")
+    other = await limited.post(
+        "/auth/refresh", json={"refresh_token": "y" * 43}, headers=source("203.0.113.11")
+    )
+    assert other.status_code == 401
 
 
 async def test_limits_can_be_switched_off(server_settings: Settings) -> None:

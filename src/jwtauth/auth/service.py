@@ -323,8 +323,10 @@ class AuthService:
         return extra
 
     async def refresh_owner(self, refresh_token: str) -> str | None:
-        """The user a refresh token was issued to (whatever its state), for per-user limits."""
-        return await self.refresh_store.owner(hash_refresh_token(refresh_token))
+        """The user a refresh token would refresh, for per-user limits; ``None`` when it cannot
+        refresh (unknown, spent, expired, revoked), so that a dead token, a victim's stolen one
+        included, never spends its owner's quota: limit those by client address instead."""
+        return await self.refresh_store.live_owner(hash_refresh_token(refresh_token), self.clock())
 
     async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
         """Rotate ``refresh_token``; a second use of a rotated token revokes its whole family."""

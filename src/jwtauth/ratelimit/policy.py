@@ -87,7 +87,8 @@ DEFAULT_POLICIES: Mapping[str, RatePolicy] = MappingProxyType(
             RatePolicy("login-ip", 5, 60),  # key: address_key(client address)
             RatePolicy("login-account", 5, 60),  # key: the lower-cased account email
             RatePolicy("register-ip", 3, 60),  # key: address_key(client address)
-            RatePolicy("refresh-user", 10, 60),  # key: the user id
+            RatePolicy("refresh-user", 10, 60),  # key: the user id (live refresh tokens)
+            RatePolicy("refresh-ip", 10, 60),  # key: address_key(...) (tokens that cannot refresh)
         )
     }
 )

@@ -62,6 +62,8 @@ def _policies(settings: Settings) -> dict[str, RatePolicy]:
         "login-account": RatePolicy("login-account", settings.rate_limit_login, 60),
         "register-ip": RatePolicy("register-ip", settings.rate_limit_register, 60),
         "refresh-user": RatePolicy("refresh-user", settings.rate_limit_refresh, 60),
+        # Refresh tokens that cannot refresh (unknown, spent, revoked), per client address.
+        "refresh-ip": RatePolicy("refresh-ip", settings.rate_limit_refresh, 60),
         # Changing the password checks the current one: a guessing vector for a stolen token.
         "password-user": RatePolicy("password-user", settings.rate_limit_login, 60),
         # Second-factor codes (and disabling TOTP, which checks the password) per user.

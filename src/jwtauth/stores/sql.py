@@ -269,14 +269,21 @@ class SQLStore:
                 )
             )
 
-    async def owner(self, token_hash: bytes) -> str | None:
-        """The id of the user whose session the token belongs to, in any state; or ``None``."""
+    async def live_owner(self, token_hash: bytes, now: float) -> str | None:
+        """The id of the user whose live session the token refreshes, while it can refresh
+        (active, unexpired); ``None`` for an unknown, spent, expired or revoked token."""
         async with self._engine.connect() as connection:
             owner: str | None = (
                 await connection.execute(
                     select(SessionRow.user_id)
                     .join(RefreshTokenRow, RefreshTokenRow.session_id == SessionRow.id)
-                    .where(RefreshTokenRow.token_hash == token_hash)
+                    .where(
+                        RefreshTokenRow.token_hash == token_hash,
+                        RefreshTokenRow.state == ACTIVE,
+                        RefreshTokenRow.expires_at > now,
+                        SessionRow.revoked_at.is_(None),
+                        SessionRow.expires_at > now,
+                    )
                 )
             ).scalar_one_or_none()
         return owner

@@ -154,8 +154,12 @@ async def refresh(
         )
     if state.throttle.enabled:  # the owner is looked up only to key the limit
         owner = await state.service.refresh_owner(token)
-        if owner is not None:  # an unknown token is refused below without touching any quota
+        # A live token spends its owner's quota; an unknown or dead one (a victim's revoked
+        # token replayed, random guesses) the sender's address's, never its owner's.
+        if owner is not None:
             await limit(request, response, ("refresh-user", owner))
+        else:
+            await limit(request, response, ("refresh-ip", _address(request, client)))
     pair = await state.service.refresh(token, client)
     succeeded(request)
     return deliver(state, response, pair, client.fingerprint)
