@@ -6,26 +6,38 @@ The schema is created by the Alembic migrations shipped in ``jwtauth/migrations`
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from jwtauth.errors import ConfigurationError
 
-__all__ = ["MIGRATIONS_DIR", "WRITE_OPTION", "head_revision", "make_engine", "upgrade"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "WRITE_OPTION",
+    "head_revision",
+    "make_engine",
+    "schema_problem",
+    "upgrade",
+]
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
 """The Alembic script directory shipped inside the package."""
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+
+# How long the start-up schema check waits for the database before giving its one-line reason.
+SCHEMA_CHECK_TIMEOUT: Final = 10.0
 
 # An execution option: SQLite write transactions start with BEGIN IMMEDIATE (see make_engine).
 WRITE_OPTION: Final = "jwtauth_write"
@@ -116,8 +128,9 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
-def upgrade(url: str) -> None:
-    """Migrate the database at ``url`` to the newest schema (``alembic upgrade head``).
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` to the newest schema (``alembic upgrade head``), or up to
+    ``revision`` (tests build older schemas this way).
 
     Synchronous, for the CLI: it runs its own event loop, so from async code call it as
     ``await asyncio.to_thread(upgrade, url)``. Running it again is a no-op.
@@ -126,4 +139,69 @@ def upgrade(url: str) -> None:
     # Passed as an attribute, not as the `sqlalchemy.url` option: config options interpolate
     # `%`, which a URL-encoded password may contain.
     config.attributes["url"] = _async_url(url).render_as_string(hide_password=False)
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
+
+
+def schema_problem(url: str) -> str | None:
+    """Why a production server cannot use the database at ``url`` as it is, in one line; ``None``
+    when its schema is this version's newest.
+
+    Production never migrates on start, so ``jwtauth config check`` and ``jwtauth serve`` both
+    ask this before a port is bound, and give the same reason. The line names revisions and
+    error classes, never the URL or a driver message (either may carry a credential).
+    Synchronous, like :func:`upgrade`.
+
+    Raises:
+        ConfigurationError: the URL is not one the store can use.
+    """
+    parsed = _async_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        # Connecting would create an empty file: a check must leave no trace.
+        return _revision_problem(None)
+    try:
+        current = asyncio.run(_current_revision(url))
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        return f"cannot connect to the database ({_cause(exc)})"
+    return _revision_problem(current)
+
+
+def _revision_problem(current: str | None) -> str | None:
+    head = head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return "the database has no jwtauth schema; run: jwtauth db upgrade"
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    if current not in {script.revision for script in scripts.walk_revisions()}:
+        return (
+            f"the database schema is at revision {current}, which this version of jwtauth does "
+            "not know (a newer jwtauth migrated it); upgrade jwtauth"
+        )
+    return (
+        f"the database schema is behind (revision {current}, this version needs {head}); "
+        "run: jwtauth db upgrade"
+    )
+
+
+def _cause(error: Exception) -> str:
+    """A connection failure's cause, named without quoting the driver (its message may repeat
+    the URL)."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        # SQLAlchemy's adapter wraps the driver's error, whose class names the cause
+        # (InvalidPasswordError, InvalidCatalogNameError).
+        return type(error.orig.__cause__ or error.orig).__name__
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return type(error).__name__
+
+
+async def _current_revision(url: str) -> str | None:
+    engine = make_engine(url, pool_size=0)
+    try:
+        async with asyncio.timeout(SCHEMA_CHECK_TIMEOUT), engine.connect() as connection:
+            revision: str | None = await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+        return revision
+    finally:
+        await engine.dispose()
