@@ -1,6 +1,7 @@
 # mypy: disable-error-code="import-untyped,misc,untyped-decorator"
 # (Django and DRF ship no type information.)
-"""The test project's URLconf: the contract's three routes, the token views, a viewset."""
+"""The test project's URLconf: the contract's three routes, the token views (obtain with a
+``claims_for``), a viewset."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jwtauth.integrations.drf import public, require_scopes, token_urls
+from jwtauth.integrations.drf import ObtainView, public, require_scopes, token_urls
 from tests.integrations.contract import PROTECTED, PUBLIC, REQUIRED_SCOPE, SCOPED
 
 __all__ = ["urlpatterns"]
@@ -72,6 +73,13 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({"ok": True})
 
 
+class ScopedObtainView(ObtainView):
+    """The project's claims hook: asked at obtain and at every refresh."""
+
+    def claims_for(self, user: Any) -> dict[str, Any]:
+        return {"scope": REQUIRED_SCOPE, "name": user.get_username()}
+
+
 router = routers.SimpleRouter()
 router.register("users", UserViewSet)
 
@@ -81,6 +89,7 @@ urlpatterns = [
     path(PUBLIC.lstrip("/"), PublicView.as_view()),
     path("me", MeView.as_view()),
     path("open", AllowAnyView.as_view()),
+    path("token/obtain/", ScopedObtainView.as_view()),  # before token_urls(): this one answers
     path("token/", include(token_urls())),
     *router.urls,
 ]

@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import sys
 import threading
 import tomllib
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,7 +26,7 @@ from django.apps import apps  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.management.base import CommandError  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, connections  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
@@ -39,6 +41,7 @@ from jwtauth.integrations.django_app.routes import audit_routes  # noqa: E402
 from tests.integrations.contract import (  # noqa: E402
     CASES,
     PROTECTED,
+    SCOPED,
     Case,
     Get,
     Reply,
@@ -140,6 +143,156 @@ def test_a_replayed_refresh_token_ends_the_session(user: Any, client: APIClient)
     assert me(client, refreshed["access"]) == 401  # the thief's use revoked the family
     other = obtain(client)  # another session of the same user is untouched
     assert me(client, other["access"]) == 200
+
+
+# The token views are the embedded auth's service (issue 12) ---------------------------------------
+
+RACERS = 50
+
+
+@pytest.fixture
+def unlimited(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No rate limits (JWTAUTH_RATE_LIMITS, read when the state is built): a race of 50 would
+    otherwise meet the per-user refresh limit before the rotation."""
+    monkeypatch.setenv("JWTAUTH_RATE_LIMITS", "false")
+    config().reset()
+    yield
+    config().reset()
+
+
+def race(view: str, token: str) -> list[Any]:
+    """``RACERS`` threads posting ``{"refresh": token}`` to ``view`` at once (a barrier)."""
+    barrier = threading.Barrier(RACERS)
+    answers: list[Any] = [None] * RACERS
+
+    def run(index: int) -> None:
+        client = APIClient()
+        try:
+            barrier.wait()
+            answers[index] = client.post(view, {"refresh": token}, format="json")
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_concurrent_refreshes_of_one_token_have_exactly_one_winner(
+    user: Any, client: APIClient, unlimited: None
+) -> None:
+    pair = obtain(client)
+    answers = race("/token/refresh/", pair["refresh"])
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(401) == RACERS - 1, statuses
+    winner = next(a.json() for a in answers if a.status_code == 200)
+    # The losers presented a spent token: a reuse, so the whole session is revoked.
+    assert client.post("/token/refresh/", {"refresh": winner["refresh"]}).status_code == 401
+    assert me(client, winner["access"]) == 401
+    assert me(client, obtain(client)["access"]) == 200  # a new session is another family
+
+
+def test_concurrent_logouts_and_refreshes_leave_no_live_token(
+    user: Any, client: APIClient, unlimited: None
+) -> None:
+    pair = obtain(client)
+    answers = race("/token/logout/", pair["refresh"])
+    assert sorted(a.status_code for a in answers).count(200) == 1
+    assert me(client, pair["access"]) == 401
+
+
+def test_the_refresh_token_is_the_services_opaque_one(user: Any, client: APIClient) -> None:
+    pair = obtain(client)
+    assert "." not in pair["refresh"]  # no JWT: 256 random bits, stored as a hash only
+    digest = hashlib.sha256(pair["refresh"].encode()).digest()
+    with connection.cursor() as cursor:  # in the sessions tables of the project's database
+        cursor.execute(
+            "SELECT s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id"
+            " WHERE t.token_hash = %s",
+            [digest],
+        )
+        assert cursor.fetchall() == [(str(user.pk),)]
+
+
+def test_claims_for_is_in_every_access_token_obtain_and_refresh(
+    user: Any, client: APIClient
+) -> None:
+    pair = obtain(client)
+    for _ in range(3):
+        access = bearer(pair["access"])
+        assert client.get(SCOPED, headers=access).status_code == 200  # require_scopes passes
+        assert client.get(PROTECTED, headers=access).json()["name"] == "carol"
+        pair = client.post("/token/refresh/", {"refresh": pair["refresh"]}).json()
+    assert client.get(SCOPED, headers=bearer(pair["access"])).status_code == 200
+
+
+def test_obtain_counts_against_the_login_rate_limits(
+    user: Any, client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JWTAUTH_RATE_LIMIT_LOGIN", "2")
+    config().reset()
+    answers = [
+        client.post("/token/obtain/", {"username": "carol", "password": "nope"}) for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [401, 401, 429]
+    limited = answers[-1]
+    assert limited["Content-Type"] == "application/problem+json"
+    assert int(limited["Retry-After"]) >= 1
+    assert limited.json()["type"] == "urn:jwtauth:problem:rate_limited"
+
+
+def test_obtain_honours_the_lockout(
+    user: Any, client: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JWTAUTH_RATE_LIMITS", "false")
+    monkeypatch.setenv("JWTAUTH_LOCKOUT_THRESHOLD", "3")
+    config().reset()
+    # A name of its own: failed logins are counted in the database, which outlives each test.
+    name = f"locked-{uuid.uuid4().hex[:8]}"
+    get_user_model().objects.create_user(name, password=PASSWORD)
+    for _ in range(3):
+        wrong = client.post("/token/obtain/", {"username": name, "password": "nope"})
+        assert wrong.status_code == 401
+    locked = client.post("/token/obtain/", {"username": name, "password": PASSWORD})
+    assert locked.status_code == 429  # the right password too, while the lockout runs
+    assert locked.json()["type"] == "urn:jwtauth:problem:account_locked"
+    assert int(locked["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize(
+    ("view", "body"),
+    [
+        ("/token/obtain/", {"username": "carol"}),
+        ("/token/obtain/", {"username": "carol", "password": "x" * 1025}),
+        ("/token/refresh/", {}),
+        ("/token/logout/", {"refresh": 12}),
+    ],
+)
+def test_a_missing_or_oversized_field_is_a_400_problem(
+    client: APIClient, view: str, body: dict[str, Any]
+) -> None:
+    answer = client.post(view, body, format="json")
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer.json()["errors"][0]["loc"][0] == "body"
+
+
+def test_without_the_embedded_auth_the_views_answer_503_never_the_old_rotation(
+    user: Any, client: APIClient
+) -> None:
+    # Verify-only settings arriving after the URLconf loaded (a settings change): no auth.
+    verify_only = jwtauth_settings(JWK_URL="https://issuer.example/jwks.json")
+    del verify_only["SIGNING_KEY"]
+    with override_settings(JWTAUTH=verify_only):
+        assert config().state().auth is None
+        answer = client.post("/token/obtain/", {"username": "carol", "password": PASSWORD})
+    assert answer.status_code == 503
+    assert answer["Content-Type"] == "application/problem+json"
+    assert answer.json()["type"] == "urn:jwtauth:problem:not_ready"
 
 
 def test_wrong_credentials_are_one_answer(user: Any, client: APIClient) -> None:
@@ -504,6 +657,52 @@ def test_a_weak_signing_key_stops_a_production_start_and_warns_in_debug(
 
 
 def test_a_project_on_in_memory_sqlite_still_starts_without_the_auth_api() -> None:
-    # Django's test runner puts SQLite test databases in memory: verification and the token
-    # views keep working; only jwtauth_urls needs a database the auth tables can live in.
+    # Verification keeps working; only the auth API and the token views need a database the
+    # auth tables can live in (they refuse when the URLconf loads, below).
     assert start(SIGNING_KEY, debug=False, database=Path(":memory:")) == "started; []\n"
+
+
+URLCONF = """
+import django
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+settings.configure(
+    SECRET_KEY={secret_key!r}, ROOT_URLCONF="tests.integrations.drf_urls",
+    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework",
+                    "jwtauth.integrations.django_app"],
+    DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {database!r}}}}},
+    JWTAUTH={jwtauth!r},
+)
+django.setup()
+try:
+    call_command("check")
+except ImproperlyConfigured as exc:
+    print("refused:", exc)
+"""
+
+
+@pytest.mark.parametrize(
+    ("database", "settings", "reason"),
+    [
+        (":memory:", {}, "DATABASES['default']: the auth tables need a SQLite file"),
+        (
+            "db.sqlite3",
+            {"SIGNING_KEY": None, "JWK_URL": "https://issuer.example/jwks.json"},
+            "JWTAUTH has no SIGNING_KEY",
+        ),
+    ],
+)
+def test_mounting_the_token_views_without_the_embedded_auth_stops_the_start(
+    database: str, settings: dict[str, Any], reason: str, tmp_path: Path
+) -> None:
+    raw = {k: v for k, v in {**jwtauth_settings(), **settings}.items() if v is not None}
+    name = database if database == ":memory:" else str(tmp_path / database)
+    code = URLCONF.format(secret_key=SECRET_KEY, database=name, jwtauth=raw)
+    result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    prefix = "refused: jwtauth: the token views need the embedded auth; "
+    assert result.stdout.startswith(prefix + reason), result.stdout + result.stderr
+    assert result.stdout.count("\n") == 1  # one line
+    assert SIGNING_KEY not in result.stdout

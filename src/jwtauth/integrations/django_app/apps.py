@@ -52,9 +52,12 @@ class State:
     options: Options
     runtime: SyncRuntime
     users: UserCache
-    # The auth server's API over the project's users and database (``jwtauth_urls``): built
-    # when the settings can sign and the server extra is installed, else ``None``.
+    # The auth server's API over the project's users and database (``jwtauth_urls`` and the
+    # token views): built when the settings can sign, the server extra is installed and the
+    # default database can hold its tables; else ``None``, and ``auth_unavailable`` says why
+    # (``None`` too after ``install()``, which brings a runtime of its own and no auth).
     auth: Any = None
+    auth_unavailable: str | None = None
 
 
 class JWTAuthConfig(AppConfig):  # type: ignore[misc]
@@ -111,12 +114,12 @@ class JWTAuthConfig(AppConfig):  # type: ignore[misc]
                 source, raw = settings_of(settings)
                 options = parse(source, raw, secret_key=getattr(settings, "SECRET_KEY", None))
                 cache = UserCache(options.user_cache_seconds, options.user_cache_size)
-                auth = _embedded_auth(options)
+                auth, unavailable = _embedded_auth(options)
                 if auth is None:
                     runtime = build_runtime(options)
                 else:
                     runtime = SyncRuntime(auth.authenticator, revocations=auth.revocations)
-                self._state = State(options, runtime, cache, auth)
+                self._state = State(options, runtime, cache, auth, unavailable)
             return self._state
 
     def install(self, runtime: SyncRuntime) -> State:
@@ -188,12 +191,14 @@ def state() -> State:
     return config.state()
 
 
-def _embedded_auth(options: Options) -> Any:
+def _embedded_auth(options: Options) -> tuple[Any, str | None]:
     """The embedded auth API for ``options``: the same token manager, the project's users and
-    passwords, the project's default database (decision 022)."""
+    passwords, the project's default database (decision 022); or ``None`` and why not, in one
+    line naming what is missing."""
     if not options.can_sign or options.jwk_url is not None:
-        return None
+        return None, f"{options.source} has no SIGNING_KEY (these settings only verify tokens)"
     try:
+        from jwtauth.auth.service import load_claims_hook  # noqa: PLC0415 - the server extra
         from jwtauth.config import Settings  # noqa: PLC0415 - pydantic-settings, core
         from jwtauth.integrations.django_app.auth_api import (  # noqa: PLC0415 - the server extra
             DjangoPasswordHasher,
@@ -201,12 +206,12 @@ def _embedded_auth(options: Options) -> Any:
             database_url,
         )
         from jwtauth.server.embedded import EmbeddedAuth  # noqa: PLC0415 - the server extra
-    except ImportError:  # without jwtauth[server]: the token views and verification only
-        return None
+    except ImportError:  # without jwtauth[server]: verification only
+        return None, "jwtauth[server] is not installed: pip install 'jwtauth[django,server]'"
     try:
         url = database_url(settings.DATABASES)
-    except ConfigurationError:  # an in-memory SQLite (Django's test runner) or another engine
-        return None
+    except ConfigurationError as exc:  # an in-memory SQLite, or another engine
+        return None, f"DATABASES['default']: {exc}"
     overrides: dict[str, Any] = {
         "env": "development" if settings.DEBUG else "production",
         "issuer": options.issuer,
@@ -217,12 +222,23 @@ def _embedded_auth(options: Options) -> Any:
     }
     if options.audience is not None:
         overrides["audience"] = options.audience
+    loaded = Settings.load(**overrides)
+    fallback = load_claims_hook(loaded.claims_hook) if loaded.claims_hook else None
+
+    async def claims_hook(user: Any) -> Any:
+        # ObtainView.claims_for of the mounted obtain view (else JWTAUTH_CLAIMS_HOOK), at
+        # every login and refresh of the token views and of the auth API alike.
+        from jwtauth.integrations.django_app.views import view_claims  # noqa: PLC0415 - DRF
+
+        return await view_claims(user, fallback)
+
     return EmbeddedAuth(
-        Settings.load(**overrides),
+        loaded,
         tokens=options.manager,
         users=DjangoUsers(options.user_id_field),
         hasher=DjangoPasswordHasher(),
-    )
+        claims_hook=claims_hook,
+    ), None
 
 
 def _fill_drf_defaults() -> None:
