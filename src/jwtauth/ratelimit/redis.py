@@ -4,10 +4,14 @@ The script is the twin of :func:`jwtauth.ratelimit.gcra.step` (read it first): s
 milliseconds, same order of checks. Redis runs a script alone, so the read of the state, the
 decision, the strike and the write are one step however many processes hit one key.
 
-Key layout (``key_prefix`` = ``jwtauth:rl:``)::
+Key layout (``key_prefix`` = ``jwtauth:<namespace>:rl:``; see :mod:`jwtauth.redis_namespace`)::
 
-    jwtauth:rl:<policy>:<sha256 hex of the key>    HASH  tat, strikes, until (ms)
-                                                   PEXPIRE: when it is the same as no key
+    jwtauth:<ns>:rl:<policy>:<sha256 hex of the key>    HASH  tat, strikes, until (ms)
+                                                        PEXPIRE: when it is the same as no key
+
+The namespace keeps two deployments on one Redis database from spending each other's quotas.
+Earlier versions used ``jwtauth:rl:`` for everyone; those keys are not read (a quota restarts
+at the upgrade, and the old keys expire on their own within the longest penalty).
 
 The key is hashed (or HMAC'ed with ``key_secret``), so Redis never holds a raw email or
 address. Time is Redis's own (``TIME``) unless a ``clock`` is given: one clock for every
@@ -25,6 +29,7 @@ from redis.exceptions import RedisError
 
 from jwtauth.ratelimit.gcra import MAX_STRIKES, Outcome, Params
 from jwtauth.ratelimit.policy import RateDecision, RatePolicy, hash_key
+from jwtauth.redis_namespace import check_namespace
 from jwtauth.types import Clock
 
 __all__ = ["RedisRateLimiter"]
@@ -96,7 +101,9 @@ class RedisRateLimiter:
     Args:
         url: the Redis URL, e.g. ``redis://host:6379/0``.
         clock: a time source for tests; by default Redis's ``TIME``, one clock for all.
-        key_prefix: the prefix of every key written.
+        namespace: the deployment's namespace; ``key_prefix`` is then ``jwtauth:<ns>:rl:``.
+            Without one, the un-namespaced ``jwtauth:rl:`` of earlier versions.
+        key_prefix: the prefix of every key written (overrides the namespace's).
         key_secret: makes stored keys HMACs rather than plain hashes (see :func:`hash_key`);
             must be the same in every process.
 
@@ -112,9 +119,14 @@ class RedisRateLimiter:
         url: str,
         *,
         clock: Clock | None = None,
-        key_prefix: str = "jwtauth:rl:",
+        namespace: str | None = None,
+        key_prefix: str | None = None,
         key_secret: bytes | None = None,
     ) -> None:
+        if key_prefix is None:
+            key_prefix = (
+                "jwtauth:rl:" if namespace is None else f"jwtauth:{check_namespace(namespace)}:rl:"
+            )
         self._redis = Redis.from_url(url)
         self._script = self._redis.register_script(_SCRIPT)  # EVALSHA, loading it if needed
         self._clock = clock

@@ -14,18 +14,29 @@ Redis keeps it current:
 * If the subscription breaks, the task subscribes again and re-runs the scan, since Pub/Sub
   drops whatever was published while nobody listened.
 
-Key layout (``key_prefix`` = ``jwtauth:rev:``, each part percent-encoded with no safe
-characters, so neither ``:`` nor ``/`` in an issuer can make two entries collide)::
+Key layout (``key_prefix`` = ``jwtauth:<namespace>:rev:``, each part percent-encoded with no
+safe characters, so neither ``:`` nor ``/`` in an issuer can make two entries collide)::
 
-    jwtauth:rev:jti:<issuer>:<jti>   value: the token's exp         TTL: exp + retention - now
-    jwtauth:rev:sid:<issuer>:<sid>   value: the session's last exp  TTL: same
-    jwtauth:rev:sub:<issuer>:<sub>   value: the cut-off ``before``  TTL: before + max lifetime
-                                                                         + retention - now
-    jwtauth:rev:all::                value: the global cut-off      TTL: same (revoke-all)
+    jwtauth:<ns>:rev:jti:<issuer>:<jti>   value: the token's exp         TTL: exp + retention - now
+    jwtauth:<ns>:rev:sid:<issuer>:<sid>   value: the session's last exp  TTL: same
+    jwtauth:<ns>:rev:sub:<issuer>:<sub>   value: the cut-off ``before``  TTL: before + max lifetime
+                                                                              + retention - now
+    jwtauth:<ns>:rev:all::                value: the global cut-off      TTL: same (revoke-all)
 
-Message (on ``channel``): the key without its prefix, a space, the value, e.g.
-``jti:https%3A%2F%2Fauth.example:4f1c… 1700000900.0``. Neither keys nor messages ever hold a
-token, only its issuer and `jti`, `sid` or `sub`.
+Message (on ``channel`` = ``jwtauth:<ns>:revocations``): the key without its prefix, a space,
+the value, e.g. ``jti:https%3A%2F%2Fauth.example:4f1c… 1700000900.0``. Neither keys nor messages
+ever hold a token, only its issuer and `jti`, `sid` or `sub`.
+
+The namespace (:mod:`jwtauth.redis_namespace`) is what keeps deployments apart: Pub/Sub ignores
+the database number, and the ``all`` entry names no issuer, so without it one deployment's
+revoke-all reached every other one on the Redis server. Versions before it used
+``jwtauth:rev:`` and ``jwtauth:revocations`` for everyone. While ``legacy_names`` is on (the
+default, for the upgrade), a namespaced store also loads, follows and writes the
+issuer-scoped entries (``jti``, ``sid``, ``sub``) under those old names, so old and new
+processes keep hearing each other's logouts during a rolling upgrade, and a revocation made
+just before the upgrade is not forgotten. It never reads or writes ``all`` there: an old
+``all`` may belong to any deployment, and the revoke-all cut-off is kept in the database anyway
+(:mod:`jwtauth.stores.keyring_sync` re-applies it at start).
 
 Staleness: with the subscription up, another process sees a revocation once Redis delivers the
 message (a millisecond or two on one host). A connection that closes (Redis restart, CLIENT
@@ -48,7 +59,7 @@ import random
 import re
 import time
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 from urllib.parse import quote, unquote
 
 from redis.asyncio import Redis
@@ -58,16 +69,22 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from jwtauth.redis_namespace import check_namespace
 from jwtauth.revocation import RevocationList
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
 from jwtauth.types import Clock
 
-__all__ = ["RedisRevocationStore"]
+__all__ = ["LEGACY_CHANNEL", "LEGACY_KEY_PREFIX", "RedisRevocationStore"]
 
 _log = logging.getLogger(__name__)
 
 _TOKEN, _SESSION, _SUBJECT, _ALL = "jti", "sid", "sub", "all"
 _KINDS = frozenset({_TOKEN, _SESSION, _SUBJECT, _ALL})
+
+# The un-namespaced names of earlier versions, shared by every deployment on the server.
+LEGACY_CHANNEL: Final = "jwtauth:revocations"
+LEGACY_KEY_PREFIX: Final = "jwtauth:rev:"
+_LEGACY_KINDS = (_TOKEN, _SESSION, _SUBJECT)  # issuer-scoped; `all` is nobody's in particular
 
 _SCAN_BATCH = 1000
 _CONFIRM_TIMEOUT = 5.0  # seconds to wait for Redis to confirm SUBSCRIBE
@@ -103,8 +120,17 @@ class RedisRevocationStore:
         clock: the time source for TTLs and for dropping dead local entries.
         retention: seconds an entry outlives the token's `exp` (at least the verifier's leeway);
             must be the same in every process.
-        channel: the Pub/Sub channel revocations are announced on.
-        key_prefix: the prefix of every key this store writes and scans.
+        namespace: the deployment's namespace (see :mod:`jwtauth.redis_namespace`): stores
+            share revocations exactly when they share it. A resource server that follows a
+            jwtauth server passes the server's, ``redis_namespace(None, issuer)`` by default.
+            Without one the store uses the un-namespaced names of earlier versions, which
+            every such store on the Redis server shares, revoke-all included.
+        channel: the Pub/Sub channel revocations are announced on (by default
+            ``jwtauth:<namespace>:revocations``).
+        key_prefix: the prefix of every key this store writes and scans (by default
+            ``jwtauth:<namespace>:rev:``).
+        legacy_names: with a namespace, also follow and write the issuer-scoped entries under
+            the un-namespaced names, never ``all`` (for upgrading from them; see above).
         max_token_lifetime: the longest lifetime of any token revoked here; subject cut-offs
             are kept this long (plus retention), and no entry is kept longer.
         heartbeat_interval: seconds of silence after which the subscription is PINGed; no
@@ -115,6 +141,7 @@ class RedisRevocationStore:
         "_channel",
         "_clock",
         "_heartbeat",
+        "_legacy",
         "_local",
         "_max_token_lifetime",
         "_prefix",
@@ -133,13 +160,28 @@ class RedisRevocationStore:
         *,
         clock: Clock = time.time,
         retention: float = 300.0,
-        channel: str = "jwtauth:revocations",
-        key_prefix: str = "jwtauth:rev:",
+        namespace: str | None = None,
+        channel: str | None = None,
+        key_prefix: str | None = None,
         max_token_lifetime: float = DEFAULT_MAX_TOKEN_LIFETIME,
         heartbeat_interval: float = 1.0,
+        legacy_names: bool = True,
     ) -> None:
         if heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be > 0")
+        if namespace is None:
+            channel = LEGACY_CHANNEL if channel is None else channel
+            key_prefix = LEGACY_KEY_PREFIX if key_prefix is None else key_prefix
+        else:
+            base = f"jwtauth:{check_namespace(namespace)}:"
+            channel = f"{base}revocations" if channel is None else channel
+            key_prefix = f"{base}rev:" if key_prefix is None else key_prefix
+        # Only a namespaced store bridges to the old names; an un-namespaced one already is there.
+        self._legacy = (
+            legacy_names
+            and namespace is not None
+            and (channel, key_prefix) != (LEGACY_CHANNEL, LEGACY_KEY_PREFIX)
+        )
         self._local = MemoryRevocationStore(clock, retention, max_token_lifetime=max_token_lifetime)
         self._clock = clock
         self._retention = retention
@@ -265,14 +307,22 @@ class RedisRevocationStore:
             keys=[self._prefix + entry],
             args=[stored, ttl_ms, self._channel, f"{entry} {stored}"],
         )
+        if self._legacy and kind != _ALL:
+            # For processes of the previous version during an upgrade; the entry names its
+            # issuer, so another deployment reading it refuses none of its own tokens.
+            await self._write(
+                keys=[LEGACY_KEY_PREFIX + entry],
+                args=[stored, ttl_ms, LEGACY_CHANNEL, f"{entry} {stored}"],
+            )
 
     # Following -----------------------------------------------------------------------------------
 
     async def _subscribe_and_load(self) -> PubSub:
         pubsub = self._subscriber.pubsub()
+        channels = [self._channel, LEGACY_CHANNEL] if self._legacy else [self._channel]
         try:
-            await pubsub.subscribe(self._channel)
-            await _confirmed(pubsub)
+            await pubsub.subscribe(*channels)
+            await _confirmed(pubsub, len(channels))
             loaded = await self._load()
         except BaseException:
             await _discard(pubsub)
@@ -283,24 +333,33 @@ class RedisRevocationStore:
 
     async def _load(self) -> int:
         """Apply every stored revocation; SCAN, so Redis is never blocked by a KEYS."""
-        loaded = 0
-        batch: list[bytes] = []
-        async for key in self._redis.scan_iter(match=_glob_escape(self._prefix) + "*"):
-            batch.append(key)
-            if len(batch) >= _SCAN_BATCH:
-                loaded += await self._load_batch(batch)
-                batch = []
-        if batch:
-            loaded += await self._load_batch(batch)
+        loaded = await self._load_prefix(self._prefix, "")
+        if self._legacy:
+            # Kind by kind: `jwtauth:rev:*` would also match `jwtauth:rev:...` namespaces.
+            for kind in _LEGACY_KINDS:
+                loaded += await self._load_prefix(LEGACY_KEY_PREFIX, f"{kind}:")
         self._local.purge()
         return loaded
 
-    async def _load_batch(self, keys: list[bytes]) -> int:
+    async def _load_prefix(self, prefix: str, kind: str) -> int:
+        loaded = 0
+        batch: list[bytes] = []
+        async for key in self._redis.scan_iter(match=_glob_escape(prefix + kind) + "*"):
+            batch.append(key)
+            if len(batch) >= _SCAN_BATCH:
+                loaded += await self._load_batch(prefix, batch)
+                batch = []
+        if batch:
+            loaded += await self._load_batch(prefix, batch)
+        return loaded
+
+    async def _load_batch(self, prefix: str, keys: list[bytes]) -> int:
         values = await self._redis.mget(keys)
         loaded = 0
+        legacy = prefix != self._prefix
         for key, value in zip(keys, values, strict=True):
             if isinstance(value, bytes):  # None: expired between SCAN and MGET
-                loaded += await self._apply(key[len(self._prefix.encode()) :], value)
+                loaded += await self._apply(key[len(prefix.encode()) :], value, legacy=legacy)
         return loaded
 
     async def _follow(self, pubsub: PubSub | None) -> None:
@@ -353,20 +412,27 @@ class RedisRevocationStore:
             else:
                 pinged = False  # anything received proves the connection alive
                 if message["type"] == "message":
-                    await self._apply_message(message["data"])
+                    legacy = message["channel"] != self._channel.encode()
+                    await self._apply_message(message["data"], legacy=legacy)
             if loop.time() >= next_purge:
                 self._local.purge()
                 next_purge = loop.time() + _PURGE_INTERVAL
 
-    async def _apply_message(self, data: bytes) -> None:
+    async def _apply_message(self, data: bytes, *, legacy: bool) -> None:
         entry, _, value = data.rpartition(b" ")
-        await self._apply(entry, value)
+        await self._apply(entry, value, legacy=legacy)
 
-    async def _apply(self, entry: bytes, value: bytes) -> int:
-        """Apply one stored or published entry; 1 if applied, 0 if it was malformed."""
+    async def _apply(self, entry: bytes, value: bytes, *, legacy: bool) -> int:
+        """Apply one stored or published entry; 1 if applied, 0 if it was malformed or an
+        un-namespaced revoke-all (``legacy``: read under the old, shared names)."""
         try:
             kind, issuer, ident = _decode_entry(entry.decode())
             instant = float(value)
+            if legacy and kind == _ALL:
+                # Any deployment on this Redis server may have sent it: the very leak the
+                # namespace closes. Ours reaches us through our namespace and the database.
+                _log.info("revocations: ignoring an un-namespaced revoke-all")
+                return 0
             if kind == _TOKEN:
                 await self._local.revoke_token(issuer, ident, instant)
             elif kind == _SESSION:
@@ -399,15 +465,18 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
-async def _confirmed(pubsub: PubSub) -> None:
+async def _confirmed(pubsub: PubSub, channels: int) -> None:
     # SUBSCRIBE is only sent, not awaited. Until Redis has processed it a revocation published
-    # now would reach nobody, and a SCAN run now could miss it too: wait for the confirmation.
+    # now would reach nobody, and a SCAN run now could miss it too: wait for the confirmation
+    # of every channel.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _CONFIRM_TIMEOUT
     while (remaining := deadline - loop.time()) > 0:
         message = await pubsub.get_message(timeout=remaining)
         if message is not None and message["type"] == "subscribe":
-            return
+            channels -= 1
+            if channels == 0:
+                return
     raise RedisConnectionError("Redis did not confirm the subscription")
 
 
