@@ -13,7 +13,9 @@ __all__ = [
     "ACCESS_COOKIE",
     "CSRF_COOKIE",
     "CSRF_HEADER",
+    "DEVICE_COOKIE",
     "FINGERPRINT_COOKIE",
+    "LOGIN_PATH",
     "REFRESH_COOKIE",
     "REFRESH_PATH",
     "SAFE_METHODS",
@@ -27,6 +29,10 @@ FINGERPRINT_COOKIE: Final = "__Host-jwtauth-fgp"
 # `__Host-` demands Path=/; the refresh cookie is scoped to its path, so it takes `__Secure-`.
 REFRESH_COOKIE: Final = "__Secure-jwtauth-refresh"
 REFRESH_PATH: Final = "/auth/refresh"
+# The remembered-device token (a lockout of the account name does not lock it out), sent only
+# to the login.
+DEVICE_COOKIE: Final = "__Secure-jwtauth-device"
+LOGIN_PATH: Final = "/auth/login"
 CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -19,6 +19,7 @@ from jwtauth.server.transport import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
     CSRF_HEADER,
+    DEVICE_COOKIE,
     FINGERPRINT_COOKIE,
     REFRESH_COOKIE,
 )
@@ -245,3 +246,25 @@ async def test_a_non_ascii_csrf_header_is_a_403_not_a_crash(browser: httpx.Async
     )
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:jwtauth:problem:csrf_failed"
+
+
+async def test_a_remembered_device_travels_in_a_login_only_cookie(
+    browser: httpx.AsyncClient,
+) -> None:
+    answer = await browser.post("/auth/login", json={**CREDENTIALS, "remember_device": True})
+    assert answer.status_code == 200, answer.text
+    assert "device_token" not in answer.json()  # never where a script can read it
+    device = set_cookies(answer)[DEVICE_COOKIE]
+    assert device["httponly"] is True
+    assert device["secure"] is True
+    assert device["path"] == "/auth/login"
+    wrong = {**CREDENTIALS, "password": PASSWORD + "-wrong"}
+    for _ in range(10):  # from elsewhere: no device cookie
+        refused = await browser.post("/auth/login", json=wrong, headers={"Cookie": ""})
+        assert refused.status_code == 401
+    elsewhere = await browser.post("/auth/login", json=CREDENTIALS, headers={"Cookie": ""})
+    assert elsewhere.status_code == 429
+    mine = await browser.post(
+        "/auth/login", json=CREDENTIALS, headers=cookie_header({DEVICE_COOKIE: device.value})
+    )
+    assert mine.status_code == 200, mine.text

@@ -158,3 +158,79 @@ async def test_the_rate_limit_answers_before_the_lockout_counts(
         refused = await client.post("/auth/login", json=attempt("alice@example.com"))
         assert refused.status_code == 429
         assert refused.json()["type"] == "urn:jwtauth:problem:rate_limited"
+
+
+# A remembered device is not locked out (issue 13, item 6) -----------------------------------
+
+
+async def remembered_login(api: Api, email: str = "alice@example.com") -> str:
+    answer = await api.client.post(
+        "/auth/login", json={**attempt(email, PASSWORD), "remember_device": True}
+    )
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["device_token"]
+    return token
+
+
+async def test_a_remembered_device_still_logs_in_while_the_account_is_locked(api: Api) -> None:
+    await api.register()
+    assert "device_token" not in await api.login()  # the contract's shape unless asked
+    device = await remembered_login(api)
+    await fail(api.client, "alice@example.com", THRESHOLD)  # an attacker, elsewhere
+    assert_locked(await api.client.post("/auth/login", json=attempt("alice@example.com", PASSWORD)))
+    mine = await api.client.post(
+        "/auth/login", json={**attempt("alice@example.com", PASSWORD), "device_token": device}
+    )
+    assert mine.status_code == 200, mine.text
+    assert (await api.me(mine.json()["access_token"])).status_code == 200
+
+
+async def test_a_device_token_proves_nothing_for_another_account_or_when_forged(
+    api: Api,
+) -> None:
+    await api.register()
+    await api.register("bob@example.com")
+    bobs = await remembered_login(api, "bob@example.com")
+    await fail(api.client, "alice@example.com", THRESHOLD)
+    forged = bobs[:-4] + ("AAAA" if not bobs.endswith("AAAA") else "BBBB")
+    for device in (bobs, forged, "not-a-token"):
+        answer = await api.client.post(
+            "/auth/login", json={**attempt("alice@example.com", PASSWORD), "device_token": device}
+        )
+        assert_locked(answer)
+
+
+async def test_guesses_with_a_device_token_lock_that_device_only(api: Api) -> None:
+    await api.register()
+    stolen = await remembered_login(api)
+    for _ in range(THRESHOLD):
+        answer = await api.client.post(
+            "/auth/login", json={**attempt("alice@example.com"), "device_token": stolen}
+        )
+        assert answer.status_code == 401
+    locked = await api.client.post(
+        "/auth/login", json={**attempt("alice@example.com", PASSWORD), "device_token": stolen}
+    )
+    assert_locked(locked)
+    await api.login()  # the account name itself was not locked by the stolen device's guesses
+
+
+async def test_a_device_token_is_not_an_access_token(api: Api) -> None:
+    await api.register()
+    device = await remembered_login(api)
+    assert (await api.me(device)).status_code == 401
+
+
+async def test_logout_all_forgets_remembered_devices(api: Api) -> None:
+    await api.register()
+    device = await remembered_login(api)
+    session = await api.login()
+    everywhere = await api.client.post(
+        "/auth/logout-all", headers={"Authorization": f"Bearer {session['access_token']}"}
+    )
+    assert everywhere.status_code == 204
+    await fail(api.client, "alice@example.com", THRESHOLD)
+    answer = await api.client.post(
+        "/auth/login", json={**attempt("alice@example.com", PASSWORD), "device_token": device}
+    )
+    assert_locked(answer)

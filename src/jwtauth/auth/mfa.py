@@ -189,6 +189,7 @@ class MfaService:
         *,
         code: str | None = None,
         recovery_code: str | None = None,
+        remember_device: bool = False,
     ) -> TokenPair:
         """Pass the second factor of a verified challenge (:meth:`challenge_claims`) with a
         TOTP ``code`` or a ``recovery_code``; open the session.
@@ -224,7 +225,7 @@ class MfaService:
         await self.auth.lockout.succeeded(attempt)
         # Single use: the challenge dies (in every process's view too) before its session exists.
         await self._burn(claims)
-        return await self.auth.open_session(user, client, amr=AMR)
+        return await self.auth.open_session(user, client, amr=AMR, remember_device=remember_device)
 
     async def _passes(
         self,

@@ -25,10 +25,12 @@ from jwtauth.errors import (
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RevokedTokenError,
+    TokenError,
 )
 from jwtauth.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash, fingerprint_matches
 from jwtauth.manager import TokenManager
 from jwtauth.tokens.claims import REGISTERED_CLAIMS
+from jwtauth.tokens.token_type import TokenType
 from jwtauth.types import (
     Claims,
     Clock,
@@ -40,6 +42,7 @@ from jwtauth.types import (
 )
 
 __all__ = [
+    "DEVICE",
     "AuthService",
     "ClaimsHook",
     "ClientInfo",
@@ -47,6 +50,7 @@ __all__ = [
     "SecondFactor",
     "TokenPair",
     "account_key",
+    "device_audience",
     "hash_refresh_token",
     "issue",
     "load_claims_hook",
@@ -63,6 +67,21 @@ def hash_refresh_token(token: str) -> bytes:
 
 def _new_refresh_token() -> str:
     return secrets.token_urlsafe(32)  # 256 random bits
+
+
+DEVICE = TokenType("device", "dvc+jwt")
+"""The type of remembered-device tokens: refused wherever an access token is expected."""
+
+
+def device_audience(issuer: str) -> str:
+    """The `aud` of device tokens: the login endpoint, never the access tokens' audience."""
+    return issuer.rstrip("/") + "/auth/login"
+
+
+def _device_key(jti: str) -> bytes:
+    # The lockout key of one remembered device: apart from its account's, so that guesses
+    # from elsewhere, which lock the account, do not lock out the device that proved itself.
+    return hashlib.sha256(b"jwtauth-device\0" + jti.encode("utf-8", "surrogatepass")).digest()
 
 
 def account_key(email: str) -> bytes:
@@ -126,6 +145,8 @@ class TokenPair:
     refresh_expires_in: int
     session_id: str
     user_id: str
+    # A remembered-device token, when the login asked for one (``remember_device``).
+    device_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +175,7 @@ class ServicePolicy:
     refresh_ttl: int = 1_209_600
     session_ttl: int = 2_592_000  # the absolute cap of a session, which rotation cannot extend
     max_sessions: int | None = None
+    device_ttl: int = 7_776_000  # 90 days: how long a remembered device escapes a lockout
 
 
 class AuthService:
@@ -201,6 +223,7 @@ class AuthService:
         self.lockout = lockout or Lockout(clock=clock)
         self.claims_hook = claims_hook
         self.clock = clock
+        self._devices: TokenManager | None = None
 
     @property
     def issuer(self) -> str:
@@ -215,12 +238,24 @@ class AuthService:
         return await self.users.create(normalise_email(email), password_hash)
 
     async def login(
-        self, email: str, password: str, client: ClientInfo
+        self,
+        email: str,
+        password: str,
+        client: ClientInfo,
+        *,
+        device_token: str | None = None,
+        remember_device: bool = False,
     ) -> TokenPair | MfaChallenge:
         """Check the password and open a session; one error for every kind of failure.
 
         A user enrolled in a second factor (:attr:`second_factor`) gets an
         :class:`MfaChallenge` instead of a session.
+
+        Lockout as denial of service: a login that presents a remembered-device token of the
+        same user (``device_token``, from an earlier login with ``remember_device``) counts
+        its failures against that device alone, so guesses from elsewhere, which lock the
+        account name, never lock out the device its owner signed in from (OWASP's device
+        cookies). ``remember_device`` puts a new device token into the :class:`TokenPair`.
 
         Raises:
             AccountLockedError: the account name is locked (unknown emails lock the same way),
@@ -229,8 +264,8 @@ class AuthService:
                 concurrent guesses gets more than the threshold evaluated.
             InvalidCredentialsError: unknown email, wrong password or inactive account.
         """
-        attempt = await self.lockout.reserve(account_key(email))
         user = await self.users.by_email(normalise_email(email))
+        attempt = await self.lockout.reserve(self._lockout_key(email, user, device_token))
         # Always one argon2 verification, so an unknown email costs what a wrong password does.
         valid = await self.hasher.verify(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
@@ -243,20 +278,58 @@ class AuthService:
             challenge = await self.second_factor.challenge(user)
             if challenge is not None:  # enrolled: no session until the second factor
                 return challenge
-        return await self._open_session(user, client)
+        return await self._open_session(user, client, remember_device=remember_device)
 
     async def open_session(
-        self, user: UserRecord, client: ClientInfo, *, amr: Sequence[str] = ()
+        self,
+        user: UserRecord,
+        client: ClientInfo,
+        *,
+        amr: Sequence[str] = (),
+        remember_device: bool = False,
     ) -> TokenPair:
         """Open a session for a user authenticated elsewhere (the second factor's verify).
 
         ``amr`` (RFC 8176 authentication method references, e.g. ``["pwd", "otp"]``) goes into
-        the access token.
+        the access token; ``remember_device`` adds a device token (see :meth:`login`).
         """
-        return await self._open_session(user, client, amr)
+        return await self._open_session(user, client, amr, remember_device=remember_device)
+
+    def _lockout_key(self, email: str, user: UserRecord | None, device_token: str | None) -> bytes:
+        if device_token is not None and user is not None:
+            try:
+                claims = self._device_manager().verify(device_token, token_type=DEVICE)
+            except TokenError:  # forged, expired, revoked, another type: the account's count
+                return account_key(email)
+            if claims["sub"] == user.id:
+                return _device_key(str(claims["jti"]))
+        return account_key(email)
+
+    def _device_manager(self) -> TokenManager:
+        base = self.tokens
+        if self._devices is None:
+            # The access tokens' keys, issuer, leeway and revocation view (logout-all forgets
+            # remembered devices too); another audience and lifetime.
+            self._devices = TokenManager(
+                base.keyring,
+                issuer=self.issuer,
+                audience=device_audience(self.issuer),
+                ttl=self.policy.device_ttl,
+                leeway=base.policy.leeway,
+                clock=base.clock,
+                revocations=base.revocations,
+                cache_size=0,
+            )
+        self._devices.keyring = base.keyring  # a rotated key signs device tokens too
+        return self._devices
 
     async def _open_session(
-        self, user: UserRecord, client: ClientInfo, amr: Sequence[str] = ()
+        self,
+        user: UserRecord,
+        client: ClientInfo,
+        amr: Sequence[str] = (),
+        *,
+        remember_device: bool = False,
     ) -> TokenPair:
         now = self.clock()
         session = SessionRecord(
@@ -273,7 +346,11 @@ class AuthService:
         expires_at = min(now + self.policy.refresh_ttl, session.expires_at)
         await self.refresh_store.create_session(session, hash_refresh_token(token), expires_at)
         await self._enforce_session_limit(user.id, now)
-        return await self._pair(user, session, token, expires_at, now, amr=amr)
+        pair = await self._pair(user, session, token, expires_at, now, amr=amr)
+        if not remember_device:
+            return pair
+        device = await issue(self._device_manager(), user.id, token_type=DEVICE)
+        return replace(pair, device_token=device)
 
     async def _enforce_session_limit(self, user_id: str, now: float) -> None:
         limit = self.policy.max_sessions
@@ -397,11 +474,17 @@ class AuthService:
 
     async def logout_all(self, claims: Claims) -> None:
         """Revoke every session and every outstanding access token of the user."""
-        user_id = str(claims["sub"])
-        now = self.clock()
+        await self.end_user(str(claims["sub"]))
+
+    async def end_user(self, user_id: str) -> None:
+        """End every session of ``user_id`` and refuse every token issued to it so far, in
+        every process: logout-all, and what a user disabled or deleted needs, since a
+        verifier that checks only the token (``/auth/claims``, a resource server) would
+        otherwise accept its access tokens until they expire. Tokens issued afterwards (a
+        re-enabled user's next login) are accepted."""
         await self.refresh_store.revoke_sessions(user_id)
         # One write covers every access token issued so far (iat keeps milliseconds).
-        await self.revocations.revoke_subject(self.issuer, user_id, now)
+        await self.revocations.revoke_subject(self.issuer, user_id, self.clock())
 
     async def change_password(self, claims: Claims, current: str, new: str) -> None:
         """Replace the password and end every other session of the user."""

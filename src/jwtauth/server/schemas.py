@@ -11,6 +11,7 @@ from jwtauth.auth.identity import normalise_email
 __all__ = [
     "CookieSession",
     "Credentials",
+    "LoginRequest",
     "LogoutRequest",
     "MfaChallengeOut",
     "PasswordChange",
@@ -34,6 +35,14 @@ class Credentials(_Strict):
     # Normalised here, so that a look-alike address is a 422 like any other invalid one.
     email: Annotated[EmailStr, AfterValidator(normalise_email)] = Field(max_length=320)
     password: str = Password
+
+
+class LoginRequest(Credentials):
+    """`POST /auth/login`; the two optional fields are this server's addition to the contract."""
+
+    # A token from an earlier login with remember_device: its failures count against it alone.
+    device_token: str | None = Field(default=None, min_length=1, max_length=4096)
+    remember_device: bool = False
 
 
 class RefreshRequest(_Strict):
@@ -63,6 +72,8 @@ class TokenResponse(BaseModel):
     token_type: str = "Bearer"  # noqa: S105 - the RFC 6750 token type, not a credential
     expires_in: int
     refresh_expires_in: int
+    # Only when the login asked for it (remember_device), and left out of the answer otherwise.
+    device_token: str | None = None
 
 
 class CookieSession(BaseModel):

@@ -22,7 +22,9 @@ from jwtauth.browser import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
     CSRF_HEADER,
+    DEVICE_COOKIE,
     FINGERPRINT_COOKIE,
+    LOGIN_PATH,
     REFRESH_COOKIE,
     REFRESH_PATH,
     check_double_submit,
@@ -36,6 +38,7 @@ __all__ = [
     "ACCESS_COOKIE",
     "CSRF_COOKIE",
     "CSRF_HEADER",
+    "DEVICE_COOKIE",
     "FINGERPRINT_COOKIE",
     "REFRESH_COOKIE",
     "REFRESH_PATH",
@@ -110,6 +113,20 @@ class Transport:
         check_double_submit(
             request.method, request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
         )
+
+    def device_token(self, request: Request) -> str | None:
+        """The remembered-device cookie's token, when cookies are on and it is there once."""
+        if not self.cookies or _occurrences(request, DEVICE_COOKIE) != 1:
+            return None
+        return request.cookies.get(DEVICE_COOKIE)
+
+    def set_device_cookie(self, response: Response, token: str, max_age: int) -> bool:
+        """Put a device token in its cookie (cookie transport); ``False`` when cookies are off
+        and the token goes in the body instead."""
+        if not self.cookies:
+            return False
+        _private(response, DEVICE_COOKIE, token, max_age, LOGIN_PATH)
+        return True
 
     def set_cookies(
         self,

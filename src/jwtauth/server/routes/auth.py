@@ -15,6 +15,7 @@ from jwtauth.server.problems import problem
 from jwtauth.server.schemas import (
     CookieSession,
     Credentials,
+    LoginRequest,
     LogoutRequest,
     MfaChallengeOut,
     PasswordChange,
@@ -46,7 +47,15 @@ def deliver(
     state: ServerState, response: Response, pair: TokenPair, fingerprint: str | None
 ) -> Delivered:
     """The session as the transport delivers it: in the body, or in cookies only (a script
-    never sees a token then; it gets the CSRF token to echo instead)."""
+    never sees a token then; it gets the CSRF token to echo instead).
+
+    A remembered-device token goes the same way (its cookie is sent to the login only); the
+    routes that may return one leave ``None`` fields out, so the contract's shape is kept."""
+    device = pair.device_token
+    if device is not None and state.transport.set_device_cookie(
+        response, device, state.service.policy.device_ttl
+    ):
+        device = None
     csrf = state.transport.set_cookies(
         response,
         access_token=pair.access_token,
@@ -66,6 +75,7 @@ def deliver(
         refresh_token=pair.refresh_token,
         expires_in=pair.expires_in,
         refresh_expires_in=pair.refresh_expires_in,
+        device_token=device,
     )
 
 
@@ -106,11 +116,15 @@ async def register(
 @router.post(
     "/login",
     response_model=Delivered | MfaChallengeOut,
+    response_model_exclude_none=True,
     responses={**_UNAUTHORIZED, **_THROTTLED},
 )
-async def login(body: Credentials, request: Request, response: Response, client: Client) -> Any:
+async def login(body: LoginRequest, request: Request, response: Response, client: Client) -> Any:
     """Exchange email and password for an access token and a refresh token (or, with TOTP
-    on, for an MFA challenge to complete at ``/auth/mfa/totp/verify``)."""
+    on, for an MFA challenge to complete at ``/auth/mfa/totp/verify``).
+
+    ``remember_device`` asks for a device token as well; a later login that presents it
+    (``device_token``, or its cookie) is not locked out by failed logins from elsewhere."""
     state = state_of(request)
     account = normalise_email(body.email)
     await limit(
@@ -118,7 +132,11 @@ async def login(body: Credentials, request: Request, response: Response, client:
     )
     fingerprint = state.transport.new_fingerprint()
     pair = await state.service.login(
-        body.email, body.password, replace(client, fingerprint=fingerprint)
+        body.email,
+        body.password,
+        replace(client, fingerprint=fingerprint),
+        device_token=body.device_token or state.transport.device_token(request),
+        remember_device=body.remember_device,
     )
     # The account's count starts over; the address's never does, or one valid account would
     # let its holder wipe the count of every address they guess from.

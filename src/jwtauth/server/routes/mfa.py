@@ -76,6 +76,7 @@ class MfaVerify(_Strict):
     mfa_token: str = Field(min_length=1, max_length=4096)
     code: str | None = Field(default=None, pattern=_DIGITS, description=_CODE_HELP)
     recovery_code: str | None = Field(default=None, min_length=1, max_length=64)
+    remember_device: bool = False  # as at login: a device token with the session
 
     @model_validator(mode="after")
     def _one_factor(self) -> Self:
@@ -160,7 +161,12 @@ async def confirm(
     return RecoveryCodesOut(recovery_codes=codes)
 
 
-@router.post("/verify", response_model=Delivered, responses={**_UNAUTHORIZED, **_THROTTLED})
+@router.post(
+    "/verify",
+    response_model=Delivered,
+    response_model_exclude_none=True,
+    responses={**_UNAUTHORIZED, **_THROTTLED},
+)
 async def verify(body: MfaVerify, request: Request, response: Response, client: Client) -> Any:
     """Login's second step: the challenge and a code buy the session login would have opened."""
     state = state_of(request)
@@ -174,6 +180,7 @@ async def verify(body: MfaVerify, request: Request, response: Response, client: 
         replace(client, fingerprint=fingerprint),
         code=body.code,
         recovery_code=body.recovery_code,
+        remember_device=body.remember_device,
     )
     succeeded(request)
     return deliver(state, response, pair, fingerprint)
