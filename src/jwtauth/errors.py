@@ -35,7 +35,9 @@
     │   └── MfaNotEnrolledError     no TOTP enrolment waits for confirmation
     ├── RateLimitedError            too many attempts; ``.retry_after`` seconds (HTTP 429)
     │   └── AccountLockedError      too many failed logins on one account name
-    ├── SigningUnavailableError     a remote signer (Vault Transit) cannot sign (HTTP 503)
+    ├── ServiceUnavailableError     a backing service cannot answer now; ``.retry_after`` (503)
+    │   ├── SigningUnavailableError a remote signer (Vault Transit) cannot sign
+    │   └── StoreUnavailableError   the database or Redis cannot answer (down, hung, full)
     ├── KeyConfigurationError       a key or secret is unusable (at start-up, not per request)
     │   ├── WeakSecretError         too short, a placeholder, low entropy, or a public key
     │   ├── InsecureKeyFileError    a key file readable by group or others
@@ -89,7 +91,9 @@ __all__ = [
     "RevokedTokenError",
     "SecretsManagerError",
     "SecurityWarning",
+    "ServiceUnavailableError",
     "SigningUnavailableError",
+    "StoreUnavailableError",
     "TokenError",
     "TokenTypeError",
     "UnknownKeyError",
@@ -365,12 +369,35 @@ class AccountLockedError(RateLimitedError):
     default_message = "Too many failed logins for this account; retry later."
 
 
-class SigningUnavailableError(JWTAuthError):
-    """Raised when a remote signer (Vault/OpenBao Transit) cannot sign a token right now; maps to
-    HTTP 503. Raised per issuance, unlike the start-up errors below."""
+class ServiceUnavailableError(JWTAuthError):
+    """A service the request needs cannot answer right now; maps to HTTP 503 with
+    ``Retry-After``. Raised per request, unlike the start-up errors below.
+
+    Attributes:
+        retry_after: whole seconds after which a retry may succeed (at least 1).
+    """
+
+    code = "service_unavailable"
+    default_message = "The service is unavailable; retry shortly."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class SigningUnavailableError(ServiceUnavailableError):
+    """Raised when a remote signer (Vault/OpenBao Transit) cannot sign a token right now."""
 
     code = "signing_unavailable"
     default_message = "Tokens cannot be signed right now."
+
+
+class StoreUnavailableError(ServiceUnavailableError):
+    """The database or Redis cannot answer (down, hung, out of connections); nothing the
+    request asked for can be trusted to have happened unless its answer says so."""
+
+    code = "store_unavailable"
+    default_message = "A store the service needs is unavailable; retry shortly."
 
 
 class KeyConfigurationError(JWTAuthError):

@@ -18,10 +18,13 @@ from jwtauth.errors import (
     JWTAuthError,
     MissingTokenError,
     RateLimitedError,
+    ServiceUnavailableError,
+    StoreUnavailableError,
     TokenError,
     WeakPasswordError,
 )
 from jwtauth.server.metrics import route_of
+from jwtauth.stores.failures import exception_types, is_unavailable
 
 __all__ = ["PROBLEM_JSON", "install_problem_handlers", "problem"]
 
@@ -61,18 +64,18 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
+_STATUSES: tuple[tuple[type[JWTAuthError] | tuple[type[JWTAuthError], ...], int], ...] = (
+    ((TokenError, AuthenticationError), 401),
+    (CSRFError, 403),
+    (EmailTakenError, 409),
+    (WeakPasswordError, 422),
+    (RateLimitedError, 429),
+    (ServiceUnavailableError, 503),
+)
+
+
 def _status_for(exc: JWTAuthError) -> int:
-    if isinstance(exc, TokenError | AuthenticationError):
-        return 401
-    if isinstance(exc, CSRFError):
-        return 403
-    if isinstance(exc, EmailTakenError):
-        return 409
-    if isinstance(exc, WeakPasswordError):
-        return 422
-    if isinstance(exc, RateLimitedError):
-        return 429
-    return 500
+    return next((status for kind, status in _STATUSES if isinstance(exc, kind)), 500)
 
 
 def bearer_challenge(exc: TokenError) -> dict[str, str]:
@@ -92,6 +95,8 @@ async def _jwtauth_error(request: Request, exc: Exception) -> JSONResponse:
     headers = bearer_challenge(exc) if isinstance(exc, TokenError) else {}
     if isinstance(exc, RateLimitedError):
         headers = exc.headers
+    elif isinstance(exc, ServiceUnavailableError):
+        headers = {"Retry-After": str(exc.retry_after)}
     # A refused login still tells the client its quota (set by routes/auth.py `_limit`).
     headers = {**getattr(request.state, "rate_limit_headers", {}), **headers}
     return problem(status, exc.message, code=exc.code, headers=headers)
@@ -125,6 +130,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
 
 
+async def _store_failure(request: Request, exc: Exception) -> JSONResponse:
+    """A store that cannot answer is a 503 the client may retry, handled here rather than by
+    the catch-all, which closes the keep-alive connection as it re-raises."""
+    if not is_unavailable(exc):
+        return await _unexpected(request, exc)
+    # The class name only: driver messages may carry host names, users or statements.
+    logger.warning(
+        "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return await _jwtauth_error(request, StoreUnavailableError())
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     request_id = uuid.uuid4().hex
     # The traceback goes to the log with the id; the client gets the id and nothing else.
@@ -145,4 +162,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(JWTAuthError, _jwtauth_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for store_error in exception_types():
+        app.add_exception_handler(store_error, _store_failure)
     app.add_exception_handler(Exception, _unexpected)
