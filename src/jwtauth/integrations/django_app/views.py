@@ -123,7 +123,8 @@ class ObtainView(_TokenView):
     """``POST {"<USERNAME_FIELD>": ..., "password": ...}`` → ``{"access": ..., "refresh": ...}``.
 
     A user enrolled in TOTP (through ``jwtauth_urls``) gets ``/auth/login``'s challenge instead,
-    ``{"mfa_token": ..., "expires_in": ...}``, to complete at ``/auth/mfa/totp/verify``.
+    ``{"mfa_required": true, "mfa_token": ..., "expires_in": ...}``, to complete at
+    ``/auth/mfa/totp/verify``.
     """
 
     def handle(
@@ -139,7 +140,8 @@ class ObtainView(_TokenView):
         auth = current.auth
         outcome, headers = current.runtime.call(_login(auth, field, account, password, client))
         if isinstance(outcome, MfaChallenge):
-            return {"mfa_token": outcome.mfa_token, "expires_in": outcome.expires_in}, headers
+            challenge = {"mfa_token": outcome.mfa_token, "expires_in": outcome.expires_in}
+            return {"mfa_required": True, **challenge}, headers
         _logged_in(current, outcome.user_id)
         return _pair(outcome), headers
 

@@ -1,0 +1,1 @@
+"""A small Django REST framework shop on djangorestframework-simplejwt (see settings.py)."""
