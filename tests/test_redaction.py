@@ -347,3 +347,60 @@ def test_redaction_stays_linear_on_a_megabyte_a_client_chose(name: str) -> None:
     subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
         [sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).parents[1]
     )
+
+
+# The SQL drivers' own loggers (issue 13 item 5) ---------------------------------------------
+
+
+def test_a_host_logging_configuration_keeps_the_sql_logger_filters(tmp_path: Path) -> None:
+    """The driver defences are filters on the logger objects (jwtauth.stores.sql_logging); a
+    host's dictConfig or fileConfig, applied after jwtauth started, replaces handlers and
+    levels on those loggers but never their filters, so a record still loses its arguments."""
+    from functools import partial
+
+    from jwtauth.stores.sql_logging import quiet_sql_logs
+
+    quiet_sql_logs()
+    names = ("aiosqlite", "sqlalchemy.engine.Engine.jwtauth")
+    before = {name: list(logging.getLogger(name).filters) for name in names}
+    stream = io.StringIO()
+    saved = {
+        name: (logging.getLogger(name).level, logging.getLogger(name).propagate) for name in names
+    }
+    ini = tmp_path / "logging.ini"
+    ini.write_text(
+        "[loggers]\nkeys=root,aiosqlite\n[handlers]\nkeys=h\n[formatters]\nkeys=\n"
+        "[logger_root]\nhandlers=\n[logger_aiosqlite]\nlevel=DEBUG\nhandlers=h\nqualname=aiosqlite\n"
+        "[handler_h]\nclass=NullHandler\nargs=()\n"
+    )
+    root_handlers = list(logging.getLogger().handlers)
+    try:
+        logging.config.fileConfig(ini, disable_existing_loggers=False)
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "handlers": {"h": {"class": "logging.StreamHandler", "stream": stream}},
+                "loggers": {name: {"level": "DEBUG", "handlers": ["h"]} for name in names},
+            }
+        )
+        for name in names:
+            assert logging.getLogger(name).filters == before[name]
+        secret = secrets.token_urlsafe(24)
+        logging.getLogger("aiosqlite").debug("executing %s", partial(print, "SELECT ?", (secret,)))
+        logging.getLogger("sqlalchemy.engine.Engine.jwtauth").debug("Row %r", (secret,))
+    finally:
+        for name in names:
+            logger = logging.getLogger(name)
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.setLevel(saved[name][0])
+            logger.propagate = saved[name][1]
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if handler not in root_handlers:
+                root.removeHandler(handler)
+        for handler in root_handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+    assert stream.getvalue() == "executing print\n"

@@ -6,19 +6,26 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pyotp
 import pytest
 
 from jwtauth.config import Settings
+from jwtauth.keys.key import ECKey
 from jwtauth.redaction import REDACTED, RedactingFilter
+from jwtauth.testing import FrozenClock
+from jwtauth.tokens.encoding import b64url_encode
 from tests.live import JWTAUTH, free_port, wait_ready
-from tests.server.support import PASSWORD, Api, bearer, serve
+from tests.server.support import PASSWORD, Api, bearer, serve, state_of
 
 pytestmark = pytest.mark.anyio
 
@@ -28,6 +35,8 @@ LOGGERS = (
     "alembic", "aiosqlite", "asyncpg", "redis", "asyncio",
 )  # fmt: skip
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+EMAIL = "alice@example.com"
+NEW_PASSWORD = "a different horse, staple battery"
 
 
 class EverythingFormatter(logging.Formatter):
@@ -164,3 +173,146 @@ def test_jwtauth_serve_redacts_uvicorns_own_access_log(tmp_path: Path) -> None:
     written = output.decode()
     assert '"GET /auth/me?token=[REDACTED] HTTP/1.1" 401' in written, written
     assert token.split(".")[2][:12] not in written
+
+
+# Every record of every logger, before any handler (issue 13 item 5) ---------------------------
+
+
+@pytest.fixture
+def every_record(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every record any logger passes on to handlers, formatted with everything it carries, as
+    a handler of a host's own logging configuration would get it: ahead of the handler filter
+    create_app installs, so only defences that do not depend on it count. The root logger and
+    every logger that exists are at DEBUG; later ones inherit it."""
+    captured: list[str] = []
+    formatter = EverythingFormatter("%(levelname)s %(message)s")
+    original = logging.Logger.callHandlers
+
+    def capture(self: logging.Logger, record: logging.LogRecord) -> None:
+        captured.append(formatter.format(record))
+        original(self, record)
+
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    saved = [(lg, lg.level, lg.disabled) for lg in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.disabled = False
+    monkeypatch.setattr(logging.Logger, "callHandlers", capture)
+    try:
+        yield captured
+    finally:
+        for logger, level, disabled in saved:
+            logger.setLevel(level)
+            logger.disabled = disabled
+
+
+@pytest.fixture(params=["sqlite", "postgres+redis"])
+def debug_settings(request: pytest.FixtureRequest, tmp_path: Path, clean_env: None) -> Settings:
+    """The development defaults: a managed ES256 keyring sealed in the database."""
+    overrides: dict[str, object] = {"state_dir": tmp_path / "state", "rate_limits": False}
+    if request.param == "postgres+redis":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+        overrides["redis_url"] = request.getfixturevalue("redis_url")
+    return Settings.load(**overrides)
+
+
+HOST_LOGGERS = ("aiosqlite", "sqlalchemy", "asyncpg", "redis")
+
+
+@pytest.fixture
+def host_logging() -> Iterator[tuple[io.StringIO, dict[str, Any]]]:
+    """What a host application might configure once jwtauth runs: the SQL and Redis loggers at
+    DEBUG on a handler of its own (SQLAlchemy's echo="debug", in logging terms); undone after."""
+    stream = io.StringIO()
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"host": {"class": "logging.StreamHandler", "stream": stream}},
+        "loggers": {
+            name: {"level": "DEBUG", "handlers": ["host"], "propagate": True}
+            for name in HOST_LOGGERS
+        },
+    }
+    saved = {name: logging.getLogger(name).level for name in HOST_LOGGERS}
+    try:
+        yield stream, config
+    finally:
+        for name, level in saved.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(level)
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+
+
+async def test_the_whole_flow_at_debug_logs_no_secret_anywhere(
+    every_record: list[str],
+    debug_settings: Settings,
+    host_logging: tuple[io.StringIO, dict[str, Any]],
+) -> None:
+    """Register, log in, enrol and confirm TOTP, both second factors, refresh, change the
+    password, log out: no password, TOTP secret, recovery code, argon2 hash, token or key in
+    any record (aiosqlite logged the parameters of every call, SQLAlchemy every row)."""
+    host_stream, host_config = host_logging
+    secrets_seen: list[str] = [PASSWORD, NEW_PASSWORD]
+    async with serve(debug_settings) as client:
+        logging.config.dictConfig(host_config)
+        api = Api(client)
+        state = state_of(client)
+        assert state.mfa is not None
+        clock = state.mfa.clock = FrozenClock(time.time())
+        first = await api.register_and_login()
+        auth = bearer(first["access_token"])
+        started = await client.post(
+            "/auth/mfa/totp/enroll", json={"password": PASSWORD}, headers=auth
+        )
+        assert started.status_code == 200, started.text
+        totp_secret = started.json()["secret"]
+        code = pyotp.TOTP(totp_secret).at(clock.now)
+        confirmed = await client.post("/auth/mfa/totp/confirm", json={"code": code}, headers=auth)
+        assert confirmed.status_code == 200, confirmed.text
+        recovery = confirmed.json()["recovery_codes"]
+        clock.advance(30)
+
+        pairs = [first]
+        for factor in (
+            {"code": pyotp.TOTP(totp_secret).at(clock.now)},
+            {"recovery_code": recovery[0]},
+        ):
+            challenge = (
+                await client.post("/auth/login", json={"email": EMAIL, "password": PASSWORD})
+            ).json()
+            secrets_seen.append(challenge["mfa_token"])
+            verified = await client.post(
+                "/auth/mfa/totp/verify", json={"mfa_token": challenge["mfa_token"], **factor}
+            )
+            assert verified.status_code == 200, verified.text
+            pairs.append(verified.json())
+        rotated = await api.refresh(pairs[-1]["refresh_token"])
+        assert rotated.status_code == 200, rotated.text
+        pairs.append(rotated.json())
+        changed = await client.post(
+            "/auth/password",
+            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+            headers=bearer(pairs[-1]["access_token"]),
+        )
+        assert changed.status_code == 204, changed.text
+        logout = await client.post("/auth/logout", headers=bearer(pairs[-1]["access_token"]))
+        assert logout.status_code == 204
+        signing = state.service.tokens.keyring.signing_key
+        assert isinstance(signing, ECKey)
+        private_value = signing._private.private_numbers().private_value
+    kek = (debug_settings.state_dir / "keyring-kek").read_text().strip()
+
+    written = "\n".join(every_record) + host_stream.getvalue()
+    assert "INSERT INTO" in written  # the capture works: every statement is there
+    for pair in pairs:
+        secrets_seen += [pair["access_token"], pair["refresh_token"]]
+    secrets_seen += [totp_secret, *recovery, kek, str(private_value)]
+    secrets_seen.append(b64url_encode(private_value.to_bytes(32, "big")))
+    for value in secrets_seen:
+        assert value not in written
+        assert value[:12] not in written
+    assert "$argon2" not in written
+    assert "SQL parameters hidden" in written  # SQLAlchemy logged them, as a placeholder

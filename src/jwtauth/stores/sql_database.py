@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from jwtauth.errors import ConfigurationError
+from jwtauth.stores.sql_logging import ENGINE_LOGGING_NAME, quiet_sql_logs
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -69,11 +70,13 @@ def _async_url(url: str) -> URL:
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     """An async engine for ``url`` (SQLite or PostgreSQL) set up the way the store needs.
 
-    SQLite connections get WAL (readers never block the writer), a busy timeout (writers queue
-    instead of failing with "database is locked") and foreign keys. SQLAlchemy, not the sqlite3
-    driver, emits BEGIN, so every transaction is a real one; write transactions of the store use
-    BEGIN IMMEDIATE, taking the write lock up front (within the busy timeout) rather than
-    upgrading a read lock later, which SQLite refuses at once under contention.
+    Nothing the store sends or reads reaches a log at any level (see
+    :mod:`jwtauth.stores.sql_logging`). SQLite connections get WAL (readers never block the
+    writer), a busy timeout (writers queue instead of failing with "database is locked") and
+    foreign keys. SQLAlchemy, not the sqlite3 driver, emits BEGIN, so every transaction is a
+    real one; write transactions of the store use BEGIN IMMEDIATE, taking the write lock up
+    front (within the busy timeout) rather than upgrading a read lock later, which SQLite
+    refuses at once under contention.
 
     Args:
         url: a SQLAlchemy URL; ``postgresql://`` and ``sqlite://`` get the async driver.
@@ -85,6 +88,10 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Asy
         if pool_size <= 0
         else {"pool_size": pool_size, "max_overflow": max_overflow}
     )
+    # Parameters are hashes, TOTP secrets and sealed keys: never in a statement log or in an
+    # exception's text; rows and driver calls are kept out by the logger filters (sql_logging).
+    options.update(hide_parameters=True, logging_name=ENGINE_LOGGING_NAME)
+    quiet_sql_logs()
     if parsed.get_backend_name() == "postgresql":
         # A connection the server dropped (restart, failover) is replaced, not handed out.
         options["pool_pre_ping"] = True
