@@ -25,6 +25,9 @@ def test_two_processes_share_one_login_limit(
         "JWTAUTH_REDIS_URL": redis_url,
         "JWTAUTH_ALGORITHM": "HS256",
         "JWTAUTH_SECRET": secrets.token_urlsafe(48),
+        # One deployment: one issuer (else each port's default is its own, and so is its Redis
+        # namespace, limits included), as behind a load balancer.
+        "JWTAUTH_ISSUER": "http://auth.jwtauth.test",
     }
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -16,7 +16,7 @@ build one and hand it to its adapter:
 
     from jwtauth.integrations import Authenticator, SyncRuntime
 
-    store = RedisRevocationStore(redis_url)
+    store = RedisRevocationStore(redis_url, namespace=redis_namespace(None, ISSUER))
     runtime = SyncRuntime(Authenticator(manager, realm="shop", revocations=store),
                           revocations=store)
     auth = JWTAuth(app, runtime)            # jwtauth.integrations.flask

@@ -42,6 +42,7 @@ from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import HMACKey, Key, generate_key, key_from_pem
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.manager import TokenManager
+from jwtauth.redis_namespace import redis_namespace
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.types import RevocationStore
 
@@ -186,7 +187,11 @@ def build_runtime(options: Options) -> SyncRuntime:
             raise ConfigurationError(
                 "REDIS_URL needs the redis package: pip install 'jwtauth[django]'"
             ) from None
-        store = RedisRevocationStore(options.redis_url, max_token_lifetime=longest)
+        # The namespace of the issuer's deployment, as its auth API (embedded or not) uses.
+        namespace = redis_namespace(None, options.issuer)
+        store = RedisRevocationStore(
+            options.redis_url, namespace=namespace, max_token_lifetime=longest
+        )
     else:
         store = MemoryRevocationStore(max_token_lifetime=longest)
     if options.jwk_url is not None:
