@@ -19,6 +19,7 @@ from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import generate_key, key_from_jwk, key_from_pem
 from jwtauth.keys.loading import private_pem
 from jwtauth.keys.secrets import assess_secret
+from jwtauth.stores.sql_database import upgrade
 
 BASE64URL_LINE = re.compile(r"[A-Za-z0-9_-]{64,}")
 
@@ -276,10 +277,18 @@ def write_key(path: Path, alg: Algorithm) -> str:
     return key.kid
 
 
+def migrated_database(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production serves only a database `jwtauth db upgrade` brought to the current schema."""
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    monkeypatch.setenv("JWTAUTH_DATABASE_URL", url)
+
+
 def test_config_check_passes_in_production_with_key_and_issuer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kid = write_key(tmp_path / "k.pem", Algorithm.ES256)
+    migrated_database(tmp_path / "jwtauth.db", monkeypatch)
     monkeypatch.setenv("JWTAUTH_ENV", "production")
     monkeypatch.setenv("JWTAUTH_PRIVATE_KEY_FILE", str(tmp_path / "k.pem"))
     monkeypatch.setenv("JWTAUTH_ISSUER", "https://auth.example.com")
@@ -310,6 +319,7 @@ def test_config_check_fails_in_production_with_a_plain_http_issuer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_key(tmp_path / "k.pem", Algorithm.ES256)
+    migrated_database(tmp_path / "jwtauth.db", monkeypatch)
     monkeypatch.setenv("JWTAUTH_ENV", "production")
     monkeypatch.setenv("JWTAUTH_PRIVATE_KEY_FILE", str(tmp_path / "k.pem"))
     monkeypatch.setenv("JWTAUTH_ISSUER", "http://auth.example.com")

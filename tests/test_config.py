@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from jwtauth.config import Environment, Settings
+from jwtauth.config import OTHER_VARIABLES, Environment, Settings, production_warnings
 from jwtauth.errors import ConfigurationError, InsecureKeyFileError, SecurityWarning
 from jwtauth.keys.algorithms import Algorithm
 
@@ -448,3 +449,221 @@ def test_the_ipv6_rate_limit_prefix_defaults_to_64_and_is_bounded(
         monkeypatch.setenv("JWTAUTH_IPV6_RATE_LIMIT_PREFIX", bad)
         with pytest.raises(ConfigurationError, match=r"^JWTAUTH_IPV6_RATE_LIMIT_PREFIX:"):
             Settings.load()
+
+
+# Unknown names (issue 13 item 19) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("JWTAUTH_ACESS_TTL", " (did you mean JWTAUTH_ACCESS_TTL?)"),
+        ("JWTAUTH_RATELIMITS", " (did you mean JWTAUTH_RATE_LIMITS?)"),
+        ("jwtauth_lockout_treshold", " (did you mean JWTAUTH_LOCKOUT_THRESHOLD?)"),
+        ("JWTAUTH_CONFIGFILE", " (did you mean JWTAUTH_CONFIG?)"),
+        ("JWTAUTH_NOT_A_SETTING", ""),
+    ],
+)
+def test_an_unknown_variable_is_refused_in_production_naming_the_likely_one(
+    monkeypatch: pytest.MonkeyPatch, name: str, hint: str
+) -> None:
+    monkeypatch.setenv("JWTAUTH_ENV", "production")
+    monkeypatch.setenv(name, STRONG)  # a value is never repeated: it may be a secret
+    with pytest.raises(ConfigurationError) as info:
+        Settings.load()
+    assert str(info.value) == f"{name} is not a setting{hint}"
+    assert info.value.__cause__ is None
+
+
+def test_an_unknown_variable_is_a_warning_in_development_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JWTAUTH_ACESS_TTL", "9")
+    with pytest.warns(SecurityWarning) as caught:
+        settings = Settings.load()
+    [warning] = [w for w in caught if "JWTAUTH_ACESS_TTL" in str(w.message)]
+    assert str(warning.message) == (
+        "JWTAUTH_ACESS_TTL is not a setting (did you mean JWTAUTH_ACCESS_TTL?) "
+        "(refused in production)"
+    )
+    assert settings.access_ttl == 300
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_an_unknown_toml_key_is_refused_in_production_and_warned_in_development(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    write_toml(
+        tmp_path / "c.toml", f'env = "{env}"\nacess_ttl = 9\nAUDIENCE = "api"\n', monkeypatch
+    )
+    expected = "JWTAUTH_CONFIG sets acess_ttl, which is not a setting (did you mean access_ttl?)"
+    if env == "production":
+        with pytest.raises(ConfigurationError) as info:
+            Settings.load()
+        assert str(info.value) == expected
+        return
+    with pytest.warns(SecurityWarning, match=re.escape(expected)):
+        settings = Settings.load()
+    assert (settings.access_ttl, settings.audience) == (300, "api")
+
+
+def test_all_unknown_names_are_reported_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_toml(tmp_path / "c.toml", 'env = "production"\nlee_way = 1\n', monkeypatch)
+    monkeypatch.setenv("JWTAUTH_ACESS_TTL", "9")
+    monkeypatch.setenv("JWTAUTH_LOCKOUT_PERIODS", "9")
+    with pytest.raises(ConfigurationError) as info:
+        Settings.load()
+    assert str(info.value) == (
+        "JWTAUTH_ACESS_TTL is not a setting (did you mean JWTAUTH_ACCESS_TTL?); "
+        "JWTAUTH_LOCKOUT_PERIODS is not a setting (did you mean JWTAUTH_LOCKOUT_PERIOD?); "
+        "JWTAUTH_CONFIG sets lee_way, which is not a setting (did you mean leeway?)"
+    )
+
+
+def test_an_unknown_name_in_a_development_dotenv_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("JWTAUTH_ACESS_TTL=9\nOTHER_TOOL=1\n", encoding="utf-8")
+    with pytest.warns(SecurityWarning, match=r"^\.env: JWTAUTH_ACESS_TTL is not a setting \(did"):
+        Settings.load()
+
+
+def test_variables_read_elsewhere_are_accepted_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JWTAUTH_ENV", "production")
+    for name in OTHER_VARIABLES - {"JWTAUTH_CONFIG"}:
+        monkeypatch.setenv(name, "1")
+    assert Settings.load().is_production
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# A variable read by name: os.environ["X"], os.environ.get("X"), os.getenv("X"), shell $X/export X.
+ENV_READ = re.compile(
+    r"""(?:environ\[|environ\.get\(|getenv\()\s*["'](JWTAUTH_\w+)|(?:\$\{?|export\s+)(JWTAUTH_\w+)"""
+)
+
+
+def test_every_jwtauth_variable_the_project_reads_is_a_setting_or_allow_listed() -> None:
+    """A JWTAUTH_ name newly read through os.environ anywhere must join OTHER_VARIABLES (or
+    become a setting), or production would refuse the variable it reads."""
+    sources = [*(ROOT / "src").rglob("*.py"), *(ROOT / "tests").rglob("*.py"),
+               *(ROOT / ".ci").iterdir(), ROOT / "Makefile"]  # fmt: skip
+    read = {
+        first or second
+        for path in sources
+        if path.is_file()
+        for first, second in ENV_READ.findall(path.read_text(encoding="utf-8", errors="ignore"))
+    }
+    assert {"JWTAUTH_TEST_REDIS", "JWTAUTH_REQUIRE_SERVICES"} <= read  # the scan sees them
+    fields = {f"JWTAUTH_{name.upper()}" for name in Settings.model_fields}
+    assert read - fields <= OTHER_VARIABLES
+
+
+def test_an_upper_case_toml_credential_is_held_to_the_secret_file_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pydantic reads `SECRET = ...` as the secret; the file check once looked for `secret` only.
+    path = tmp_path / "jwtauth.toml"
+    write_toml(path, f'ENV = "production"\nISSUER = "https://a.test"\nSECRET = "{STRONG}"\n',
+               monkeypatch)  # fmt: skip
+    path.chmod(0o644)
+    with pytest.raises(InsecureKeyFileError, match="chmod 600"):
+        Settings.load()
+
+
+# Production findings (issue 13 item 18) ------------------------------------------------------
+
+
+def production(**values: object) -> Settings:
+    return Settings(env="production", issuer="https://auth.test", **values)  # type: ignore[arg-type]
+
+
+def test_the_defaults_and_development_have_no_findings() -> None:
+    assert production_warnings(production()) == ()
+    risky = {"rate_limits": False, "lockout": False, "https": "off", "access_ttl": 31_536_000}
+    assert production_warnings(Settings(**risky)) == ()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("values", "line"),
+    [
+        ({"rate_limits": False}, "JWTAUTH_RATE_LIMITS=false: no per-address or per-account"),
+        ({"lockout": False}, "JWTAUTH_LOCKOUT=false: no account lockout"),
+        ({"https": "off"}, "JWTAUTH_HTTPS=off: plain-HTTP requests are served"),
+        ({"access_ttl": 31_536_000}, "JWTAUTH_ACCESS_TTL=31536000: access tokens live longer"),
+        ({"access_ttl": 3601}, "JWTAUTH_ACCESS_TTL=3601:"),
+        ({"leeway": 300}, "JWTAUTH_LEEWAY=300: more than 60 s of clock skew"),
+        ({"leeway": 60.5}, "JWTAUTH_LEEWAY=60.5:"),
+        ({"trusted_proxies": ["0.0.0.0/0"]}, "JWTAUTH_TRUSTED_PROXIES trusts 0.0.0.0/0:"),
+        ({"trusted_proxies": ["::/0"]}, "JWTAUTH_TRUSTED_PROXIES trusts ::/0:"),
+        ({"trusted_proxies": "10.0.0.7,0.0.0.0/1,128.0.0.0/1"},
+         "JWTAUTH_TRUSTED_PROXIES trusts 0.0.0.0/1, 128.0.0.0/1:"),
+        ({"trusted_proxies": ["::ffff:0:0/96"]}, "JWTAUTH_TRUSTED_PROXIES trusts ::ffff:0:0/96:"),
+        ({"trusted_proxies": ["1.0.0.0/8"]}, "JWTAUTH_TRUSTED_PROXIES trusts 1.0.0.0/8:"),
+        ({"trusted_proxies": ["2000::/3"]}, "JWTAUTH_TRUSTED_PROXIES trusts 2000::/3:"),
+    ],
+)  # fmt: skip
+def test_each_weakening_setting_is_one_finding(values: dict[str, object], line: str) -> None:
+    [finding] = production_warnings(production(**values))
+    assert finding.startswith(line)
+    assert "\n" not in finding
+
+
+@pytest.mark.parametrize(
+    "proxies",
+    [["127.0.0.1", "::1"], ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+     ["100.64.0.0/10"], ["104.16.0.0/13", "2400:cb00::/32", "2a06:98c0::/29"], []],
+)  # fmt: skip
+def test_own_networks_and_a_cdns_ranges_are_not_too_wide(proxies: list[str]) -> None:
+    assert production_warnings(production(trusted_proxies=proxies)) == ()
+
+
+PASSWORD = "pw-" + STRONG[:20]
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "tls", "password"),
+    [
+        ("database_url", "postgresql+asyncpg://jwtauth@db.internal/jwtauth", False, False),
+        ("database_url", f"postgresql+asyncpg://jwtauth:{PASSWORD}@127.0.0.1/j", False, True),
+        ("database_url", "postgresql+asyncpg://jwtauth@db/j?ssl=verify-full", True, False),
+        ("database_url", f"postgresql://jwtauth:{PASSWORD}@db/j?ssl=prefer", False, True),
+        ("database_url", f"postgresql://jwtauth:{PASSWORD}@db/j?sslmode=require", True, True),
+        ("database_url", "postgresql://jwtauth@db/j?ssl=require&sslcert=/c.pem", True, True),
+        ("database_url", "postgresql+asyncpg://jwtauth@/j?host=/run/postgresql", True, True),
+        ("database_url", "sqlite+aiosqlite:////var/lib/jwtauth/jwtauth.db", True, True),
+        ("redis_url", "redis://127.0.0.1:6379/0", False, False),
+        ("redis_url", f"redis://:{PASSWORD}@redis.internal:6379/0", False, True),
+        ("redis_url", f"redis://jwtauth:{PASSWORD}@redis.internal:6379/0", False, True),
+        ("redis_url", "rediss://redis.internal:6380/0", True, False),
+        ("redis_url", f"rediss://:{PASSWORD}@redis.internal:6380/0", True, True),
+        ("redis_url", f"rediss://redis.internal:6380/0?password={PASSWORD}", True, True),
+        ("redis_url", "unix:///run/redis/redis.sock", True, True),
+    ],
+)  # fmt: skip
+def test_a_connection_without_tls_or_password_is_a_finding(
+    field: str, url: str, tls: bool, password: bool
+) -> None:
+    findings = production_warnings(production(**{field: url}))
+    name = f"JWTAUTH_{field.upper()}"
+    assert any(f.startswith(f"{name} does not require TLS") for f in findings) is not tls
+    assert any(f.startswith(f"{name} has no password") for f in findings) is not password
+    assert len(findings) == (not tls) + (not password)
+    for finding in findings:
+        assert PASSWORD not in finding
+        assert "internal" not in finding  # nor any part of the URL
+
+
+def test_every_finding_at_once_names_no_secret() -> None:
+    findings = production_warnings(
+        production(
+            rate_limits=False, lockout=False, https="off", access_ttl=31_536_000, leeway=300,
+            database_url="postgresql+asyncpg://postgres@127.0.0.1:5432/jwtauth",
+            redis_url="redis://127.0.0.1:6379/0", trusted_proxies=["0.0.0.0/0", "::/0"],
+            secret=STRONG, algorithm="HS256",
+        )
+    )  # fmt: skip
+    assert len(findings) == 10
+    assert len({f.split()[0].split("=")[0] for f in findings}) == 8
+    assert not any(STRONG in f or "postgres@" in f for f in findings)

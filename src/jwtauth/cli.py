@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from jwtauth.config import ENV_PREFIX, Settings
-from jwtauth.errors import JWTAuthError
+from jwtauth.config import ENV_PREFIX, Settings, production_warnings
+from jwtauth.errors import ConfigurationError, JWTAuthError
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import generate_key
 from jwtauth.keys.lifecycle import KeyRecord
@@ -42,6 +43,8 @@ app.add_typer(users_app, name="users")
 
 MIN_GENERATED_BYTES = 32
 
+_log = logging.getLogger(__name__)
+
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"jwtauth: {message}", err=True)
@@ -53,6 +56,22 @@ def _load_settings() -> Settings:
         return Settings.load()
     except JWTAuthError as exc:
         raise _fail(exc.message) from None
+
+
+def _check_schema(settings: Settings) -> None:
+    """Production serves only a database already at this version's schema (development migrates
+    on start); config check and serve give the same one-line reason, before a port is bound.
+
+    Raises:
+        ConfigurationError: why the database cannot be served.
+    """
+    if not settings.is_production:
+        return
+    from jwtauth.stores.sql_database import schema_problem  # noqa: PLC0415 - the server extra
+
+    problem = schema_problem(settings.database_url_for_state())
+    if problem is not None:
+        raise ConfigurationError(problem)
 
 
 @secret_app.command("generate")
@@ -202,6 +221,7 @@ def config_check() -> None:
         source = keyring_source(settings)
         if settings.is_production:
             settings.https_origin(settings.issuer_for("", 0))
+        _check_schema(settings)
     except JWTAuthError as exc:
         raise _fail(exc.message) from None
     if isinstance(source, ManagedKeyring):
@@ -209,9 +229,12 @@ def config_check() -> None:
             f"ok: {settings.env} mode, {settings.algorithm} signing key in the managed keyring "
             "(see: jwtauth keys list)"
         )
-        return
-    key = source.signing_key
-    typer.echo(f"ok: {settings.env} mode, {key.alg} signing key {key.kid!r}")
+    else:
+        key = source.signing_key
+        typer.echo(f"ok: {settings.env} mode, {key.alg} signing key {key.kid!r}")
+    # Valid, so not a failure; the same lines `jwtauth serve` logs at start.
+    for finding in production_warnings(settings):
+        typer.echo(f"warning: {finding}")
 
 
 @app.command("serve")
@@ -227,8 +250,13 @@ def serve(
     settings = _load_settings()
     try:
         application = create_app(settings, host=host, port=port)
+        # Here, not only in the app's lifespan: there a refusal would end inside uvicorn's
+        # traceback instead of as the one line config check gives.
+        _check_schema(settings)
     except JWTAuthError as exc:
         raise _fail(exc.message) from None
+    for finding in production_warnings(settings):
+        _log.warning("warning: %s", finding)
     from jwtauth.redaction import install_redaction, redacting_log_config  # noqa: PLC0415
 
     # uvicorn creates its handlers after create_app installed the filter: hand it over.

@@ -7,15 +7,17 @@ Settings are frozen; build them once in ``main()`` or an app factory, never at i
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import tomllib
 import warnings
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -37,7 +39,7 @@ from jwtauth.files import read_private_file
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.ratelimit.addresses import DEFAULT_IPV6_PREFIX, canonical_network
 
-__all__ = ["ENV_PREFIX", "SECRET_FIELDS", "Environment", "Settings"]
+__all__ = ["ENV_PREFIX", "SECRET_FIELDS", "Environment", "Settings", "production_warnings"]
 
 ENV_PREFIX = "JWTAUTH_"
 DOTENV_FILE = ".env"
@@ -45,6 +47,19 @@ DOTENV_FILE = ".env"
 
 # Settings whose values are credentials: a file that supplies them must be private.
 SECRET_FIELDS = frozenset({"secret", "database_url", "redis_url", "vault_token", "keyring_kek"})
+
+# JWTAUTH_* variables that are not settings but are read by name elsewhere, so they are never
+# reported as unknown: the config file's location (_config_file), and the test suite's service
+# switches (tests/conftest.py, .ci/run), which stay set in CI while tests load production
+# settings.
+OTHER_VARIABLES = frozenset(
+    {
+        f"{ENV_PREFIX}CONFIG",
+        f"{ENV_PREFIX}REQUIRE_SERVICES",
+        f"{ENV_PREFIX}TEST_POSTGRES",
+        f"{ENV_PREFIX}TEST_REDIS",
+    }
+)
 
 
 def _config_file() -> Path | None:
@@ -64,7 +79,8 @@ def _toml_keys() -> set[str]:
         return set()
     try:
         with path.open("rb") as handle:
-            return set(tomllib.load(handle))
+            # Lower case: pydantic reads `SECRET = ...` as `secret`, and so must every check here.
+            return {key.lower() for key in tomllib.load(handle)}
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
         where = f" (line {line.group(1)})" if line else ""
@@ -104,6 +120,12 @@ class Settings(BaseSettings):
     leeway: float = Field(default=0.0, ge=0, le=300, description="tolerated clock skew, seconds")
     database_url: SecretStr | None = Field(default=None, description="SQLAlchemy database URL")
     redis_url: SecretStr | None = Field(default=None, description="Redis URL")
+    # Unset: derived from the issuer (jwtauth.redis_namespace, whose NAMESPACE_PATTERN this is).
+    redis_namespace: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="prefix of every Redis channel and key; sharing it shares revocations",
+    )
     state_dir: Path = Field(default=Path(".jwtauth"), description="development state (keys, db)")
     session_ttl: int = Field(
         default=2_592_000, gt=0, description="absolute session lifetime that rotation cannot extend"
@@ -280,7 +302,29 @@ class Settings(BaseSettings):
             settings._sources.update(dict.fromkeys(keys & cls.model_fields.keys(), source))
         if toml_keys & SECRET_FIELDS:
             settings._check_config_file()
+        settings._check_unknown_names(toml_keys)
         return settings
+
+    def _check_unknown_names(self, toml_keys: set[str]) -> None:
+        """A mistyped name is refused in production and warned about in development: otherwise
+        `JWTAUTH_ACESS_TTL=9` leaves the default in force without a word."""
+        fields = list(type(self).model_fields)
+        problems = [_unknown_variable(name, fields) for name in sorted(os.environ)]
+        problems += [
+            f"{ENV_PREFIX}CONFIG sets {key}, which is not a setting{_did_you_mean(key, fields)}"
+            for key in sorted(toml_keys.difference(fields))
+        ]
+        problems = [problem for problem in problems if problem]
+        if problems:
+            self.refuse_or_warn(ConfigurationError("; ".join(problems)))
+        if not self.is_production and Path(DOTENV_FILE).is_file():
+            # Development only: production refuses a .env file that sets a setting and
+            # ignores the rest, since it reads none of it.
+            names = DotEnvSettingsSource(type(self), env_file=DOTENV_FILE).env_vars
+            unknown = [_unknown_variable(name.upper(), fields) for name in sorted(names)]
+            if any(unknown):
+                message = "; ".join(problem for problem in unknown if problem)
+                warnings.warn(f"{DOTENV_FILE}: {message}", SecurityWarning, stacklevel=3)
 
     def _check_config_file(self) -> None:
         path = _config_file()
@@ -367,3 +411,144 @@ class Settings(BaseSettings):
         if self.is_production:
             raise ConfigurationError(f"{ENV_PREFIX}ISSUER must be set in production")
         return f"http://{host}:{port}"
+
+
+def _unknown_variable(name: str, fields: list[str]) -> str:
+    """Why ``name`` is not a jwtauth variable, or ``""`` when it is one or is not ours."""
+    upper = name.upper()
+    if not upper.startswith(ENV_PREFIX) or upper in OTHER_VARIABLES:
+        return ""
+    field = upper[len(ENV_PREFIX) :].lower()
+    if field in fields:
+        return ""
+    others = [other[len(ENV_PREFIX) :].lower() for other in sorted(OTHER_VARIABLES)]
+    return f"{name} is not a setting{_did_you_mean(field, fields + others, ENV_PREFIX)}"
+
+
+def _did_you_mean(name: str, fields: list[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name.lower(), fields, n=1, cutoff=0.75)
+    if not close:
+        return ""
+    match = f"{prefix}{close[0].upper()}" if prefix else close[0]
+    return f" (did you mean {match}?)"
+
+
+# Production findings ---------------------------------------------------------------------------
+# Settings that are valid, and sometimes right, yet switch a defence off or widen it far beyond
+# its default. Production warns about each at start and `jwtauth config check` lists them; one
+# function computes them so that the two cannot disagree.
+
+LONG_ACCESS_TTL = 3600
+"""Access tokens living longer than this (seconds) are a finding: a stolen one works that long."""
+
+WIDE_LEEWAY = 60.0
+"""Clock skew tolerated beyond this (seconds) is a finding; synchronised clocks need about 1 s."""
+
+# Ranges where proxies of one's own network live; a range inside them trusts only that network.
+_PRIVATE_NETWORKS = tuple(
+    ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+              "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128")
+)  # fmt: skip
+# Outside them, a range wider than this trusts strangers: every client behind it picks its own
+# address and scheme. A CDN's published ranges (Cloudflare's widest: /13 and /29) stay below it.
+_WIDEST_PUBLIC_PREFIX = {4: 12, 6: 24}
+_IPV4_MAPPED = IPv6Network("::ffff:0:0/96")
+
+
+def production_warnings(settings: Settings) -> tuple[str, ...]:
+    """What a production deployment accepts that weakens it, one line each; empty outside
+    production. Pure: reads ``settings`` only, connects to nothing, and no line holds a
+    secret or a URL."""
+    if not settings.is_production:
+        return ()
+    found: list[str] = []
+    if not settings.rate_limits:
+        found.append(
+            f"{ENV_PREFIX}RATE_LIMITS=false: no per-address or per-account rate limits; "
+            "passwords can be guessed at line rate"
+        )
+    if not settings.lockout:
+        found.append(
+            f"{ENV_PREFIX}LOCKOUT=false: no account lockout; one account can be guessed from "
+            "many addresses"
+        )
+    if settings.https == "off":
+        found.append(
+            f"{ENV_PREFIX}HTTPS=off: plain-HTTP requests are served; right only when a proxy "
+            "in front refuses plain HTTP"
+        )
+    if settings.access_ttl > LONG_ACCESS_TTL:
+        found.append(
+            f"{ENV_PREFIX}ACCESS_TTL={settings.access_ttl}: access tokens live longer than "
+            f"{LONG_ACCESS_TTL} s; a stolen one works that long"
+        )
+    if settings.leeway > WIDE_LEEWAY:
+        found.append(
+            f"{ENV_PREFIX}LEEWAY={settings.leeway:g}: more than {WIDE_LEEWAY:g} s of clock skew "
+            "tolerated; expired tokens stay valid that much longer"
+        )
+    if settings.database_url is not None:
+        found += _connection_findings("DATABASE_URL", settings.database_url.get_secret_value())
+    if settings.redis_url is not None:
+        found += _connection_findings("REDIS_URL", settings.redis_url.get_secret_value())
+    wide = [entry for entry in settings.trusted_proxies if _trusts_strangers(entry)]
+    if wide:
+        found.append(
+            f"{ENV_PREFIX}TRUSTED_PROXIES trusts {', '.join(wide)}: any client there chooses its "
+            "own address (X-Forwarded-For) and scheme (X-Forwarded-Proto)"
+        )
+    return tuple(found)
+
+
+def _connection_findings(name: str, url: str) -> list[str]:
+    """A database or Redis URL that reaches its server over the network without TLS or without
+    a password; a Unix socket or a SQLite file is neither."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        host = parts.hostname
+    except ValueError:
+        return []  # unparseable: the store refuses it at start with its own reason
+    scheme = parts.scheme.partition("+")[0].lower()
+    if scheme in {"sqlite", "unix"}:
+        return []
+    if scheme in {"postgres", "postgresql"}:
+        socket_dir = (query.get("host") or [""])[0].startswith("/")
+        if socket_dir or (host is None and not query.get("host")):
+            return []  # a Unix socket: nothing crosses the network
+        modes = {m.lower() for m in query.get("ssl", []) + query.get("sslmode", [])}
+        tls = bool(modes & {"require", "verify-ca", "verify-full"})
+        hint = "add ?ssl=verify-full"
+        certificate = bool(query.get("sslcert"))
+    elif scheme in {"redis", "rediss"}:
+        tls, hint = scheme == "rediss", "use rediss://"
+        certificate = bool(query.get("ssl_certfile"))
+    else:
+        return []
+    found = []
+    if not tls:
+        found.append(
+            f"{ENV_PREFIX}{name} does not require TLS ({hint}): its traffic crosses the network "
+            "in clear"
+        )
+    if not (parts.password or query.get("password") or certificate):
+        found.append(
+            f"{ENV_PREFIX}{name} has no password, so anyone who reaches that server can read "
+            "and change jwtauth's state"
+        )
+    return found
+
+
+def _trusts_strangers(entry: str) -> bool:
+    network: IPv4Network | IPv6Network = ip_network(entry)
+    if isinstance(network, IPv6Network) and network.subnet_of(_IPV4_MAPPED):
+        # ::ffff:0:0/96 is every IPv4 address: judge it as the IPv4 range it spells.
+        low = int(network.network_address) & 0xFFFF_FFFF
+        network = IPv4Network((low, network.prefixlen - 96))
+    if any(
+        network.version == private.version and network.subnet_of(private)  # type: ignore[arg-type]
+        for private in _PRIVATE_NETWORKS
+    ):
+        return False
+    return network.prefixlen < _WIDEST_PUBLIC_PREFIX[network.version]

@@ -79,6 +79,7 @@ from jwtauth.integrations._http import is_public, mark_public
 from jwtauth.integrations._http import require_scopes as check_scopes
 from jwtauth.integrations._wsgi import MAX_BODY, call_asgi
 from jwtauth.manager import TokenManager
+from jwtauth.redis_namespace import redis_namespace
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
 from jwtauth.types import Claims, RevocationStore
 
@@ -537,7 +538,9 @@ def _from_settings(overrides: Mapping[str, Any]) -> SyncRuntime:
             raise ConfigurationError(
                 "JWTAUTH_REDIS_URL needs the redis client: pip install 'jwtauth[server]'"
             ) from None
-        store = RedisRevocationStore(settings.redis_url.get_secret_value())
+        # The namespace of the jwtauth server whose tokens (and revocations) these are.
+        namespace = redis_namespace(settings.redis_namespace, settings.issuer)
+        store = RedisRevocationStore(settings.redis_url.get_secret_value(), namespace=namespace)
     return SyncRuntime(Authenticator(manager, revocations=store), revocations=store)
 
 

@@ -33,6 +33,7 @@ from jwtauth.keys.managed import keyring_source
 from jwtauth.manager import TokenManager
 from jwtauth.ratelimit import MemoryRateLimiter, RatePolicy, TrustedProxies
 from jwtauth.redaction import install_redaction
+from jwtauth.redis_namespace import redis_namespace
 from jwtauth.server.deps import ServerState
 from jwtauth.server.metrics import ServerMetrics
 from jwtauth.server.middleware import HTTPSRequiredMiddleware, SecurityHeadersMiddleware
@@ -71,21 +72,24 @@ def _policies(settings: Settings) -> dict[str, RatePolicy]:
     }
 
 
-def _rate_limiter(settings: Settings) -> Any:
+def _rate_limiter(settings: Settings, issuer: str) -> Any:
     if settings.redis_url is None:
         return MemoryRateLimiter()
     from jwtauth.ratelimit.redis import RedisRateLimiter  # noqa: PLC0415 - optional backend
 
-    return RedisRateLimiter(settings.redis_url.get_secret_value())
+    namespace = redis_namespace(settings.redis_namespace, issuer)
+    return RedisRateLimiter(settings.redis_url.get_secret_value(), namespace=namespace)
 
 
-def _revocation_store(settings: Settings) -> RevocationStore:
+def _revocation_store(settings: Settings, issuer: str) -> RevocationStore:
     if settings.redis_url is None:
         return MemoryRevocationStore()
     from jwtauth.stores.redis import RedisRevocationStore  # noqa: PLC0415 - optional backend
 
     return RedisRevocationStore(
-        settings.redis_url.get_secret_value(), max_token_lifetime=settings.session_ttl
+        settings.redis_url.get_secret_value(),
+        namespace=redis_namespace(settings.redis_namespace, issuer),
+        max_token_lifetime=settings.session_ttl,
     )
 
 
@@ -134,7 +138,7 @@ class EmbeddedAuth:
         if claims_hook is None and settings.claims_hook is not None:
             claims_hook = load_claims_hook(settings.claims_hook)
         self._claims_hook = claims_hook
-        self.revocations = _revocation_store(settings)
+        self.revocations = _revocation_store(settings, self.issuer)
         # Built now, so that the host can protect its own routes with it before the start;
         # until then a managed keyring is empty (every token is refused), and the start
         # installs the loaded one.
@@ -261,7 +265,7 @@ class EmbeddedAuth:
             service = self._service(store)
             # Building it sets service.second_factor: login then challenges enrolled users.
             mfa_service = MfaService(service, SQLMfaStore(store)) if settings.mfa else None
-            limiter = _rate_limiter(settings)
+            limiter = _rate_limiter(settings, self.issuer)
             stack.push_async_callback(_quietly, limiter.close)
             metrics = ServerMetrics()
             metrics.start()

@@ -15,6 +15,7 @@ from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError, KeyRotationError
 from jwtauth.keys.lifecycle import KeyRecord
 from jwtauth.keys.managed import ManagedKeyring, keyring_source
+from jwtauth.redis_namespace import redis_namespace
 from jwtauth.stores.keyring_sync import KeyringSync, open_keyring
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_database import head_revision, upgrade
@@ -76,8 +77,13 @@ async def revoke_all(settings: Settings, before: float | None = None) -> RevokeA
     if settings.redis_url is not None:
         from jwtauth.stores.redis import RedisRevocationStore  # noqa: PLC0415 - optional backend
 
+        # The servers' namespace: with no issuer configured (development), the one of the
+        # default `jwtauth serve`; any other server applies the cut-off at its next poll.
+        issuer = settings.issuer_for("127.0.0.1", 8000)
         shared = RedisRevocationStore(
-            settings.redis_url.get_secret_value(), max_token_lifetime=settings.session_ttl
+            settings.redis_url.get_secret_value(),
+            namespace=redis_namespace(settings.redis_namespace, issuer),
+            max_token_lifetime=settings.session_ttl,
         )
         try:
             await shared.revoke_all(outcome.revoked_before)
