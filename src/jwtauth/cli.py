@@ -8,7 +8,7 @@ import logging
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -325,6 +325,43 @@ def users_unlock(email: Annotated[str, typer.Argument(help="the account's email"
         typer.echo("ok: unlocked; its failed logins are forgotten")
     else:
         typer.echo("ok: nothing to unlock (no failed logins on record for that email)")
+
+
+def _change_account(email: str, change: Literal["disable", "enable", "delete"], done: str) -> None:
+    from jwtauth.server.accounts import change_account  # noqa: PLC0415 - the server extra
+
+    settings = _load_settings()
+    try:
+        user_id = asyncio.run(change_account(settings, email, change))
+    except JWTAuthError as exc:
+        raise _fail(exc.message) from None
+    if user_id is None:
+        raise _fail("no account has that email")
+    typer.echo(f"ok: {done} (user {user_id})")
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument(help="the account's email")]) -> None:
+    """Disable an account: it cannot log in, its sessions end, every token issued to it is
+    refused from now on, in every server process."""
+    _change_account(email, "disable", "disabled; its sessions are ended and its tokens refused")
+
+
+@users_app.command("enable")
+def users_enable(email: Annotated[str, typer.Argument(help="the account's email")]) -> None:
+    """Enable a disabled account again (tokens revoked while it was disabled stay revoked)."""
+    _change_account(email, "enable", "enabled")
+
+
+@users_app.command("delete")
+def users_delete(
+    email: Annotated[str, typer.Argument(help="the account's email")],
+    yes: Annotated[bool, typer.Option("--yes", help="do it without asking")] = False,
+) -> None:
+    """Delete an account with its sessions and second factor; its tokens are refused."""
+    if not yes:
+        typer.confirm("Delete this account and everything it owns?", abort=True)
+    _change_account(email, "delete", "deleted; its tokens are refused")
 
 
 @app.command("scan")
