@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from jwtauth.integrations.django_app.apps import JWTAuthConfig  # noqa: E402
 from jwtauth.integrations.django_app.checks import check_routes, check_settings  # noqa: E402
 from jwtauth.integrations.django_app.conf import parse  # noqa: E402
 from jwtauth.integrations.django_app.routes import audit_routes  # noqa: E402
+from jwtauth.redaction import RedactingFilter  # noqa: E402
 from tests.integrations.contract import (  # noqa: E402
     CASES,
     PROTECTED,
@@ -706,3 +708,16 @@ def test_mounting_the_token_views_without_the_embedded_auth_stops_the_start(
     assert result.stdout.startswith(prefix + reason), result.stdout + result.stderr
     assert result.stdout.count("\n") == 1  # one line
     assert SIGNING_KEY not in result.stdout
+
+
+def test_the_signing_key_is_redacted_from_every_log_line() -> None:
+    # SIGNING_KEY lives in the Django settings, not in jwtauth's Settings: the state names it
+    # to the redaction filter itself when it is built.
+    config().reset()
+    config().state()
+    record = logging.LogRecord("app", logging.ERROR, __file__, 1, "key=%s", (SIGNING_KEY,), None)
+    filters = [f for h in logging.getLogger().handlers for f in h.filters]
+    assert any(isinstance(f, RedactingFilter) for f in filters)
+    for redactor in (f for f in filters if isinstance(f, RedactingFilter)):
+        redactor.filter(record)
+    assert SIGNING_KEY not in record.getMessage()

@@ -33,6 +33,7 @@ from jwtauth.integrations.django_app.conf import (
 )
 from jwtauth.integrations.django_app.users import UserCache
 from jwtauth.keys.secrets import assess_secret
+from jwtauth.redaction import install_redaction
 
 __all__ = ["DRF_DEFAULTS", "JWTAuthConfig", "State", "state"]
 
@@ -113,6 +114,10 @@ class JWTAuthConfig(AppConfig):  # type: ignore[misc]
             if self._state is None:
                 source, raw = settings_of(settings)
                 options = parse(source, raw, secret_key=getattr(settings, "SECRET_KEY", None))
+                # The project's key is no jwtauth Settings field: name it to the redaction
+                # filter, as `jwtauth serve` names its own secret (decision 019).
+                signing = raw.get("SIGNING_KEY")
+                install_redaction(secrets=[signing] if isinstance(signing, str | bytes) else [])
                 cache = UserCache(options.user_cache_seconds, options.user_cache_size)
                 auth, unavailable = _embedded_auth(options)
                 if auth is None:
