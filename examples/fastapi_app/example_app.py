@@ -28,6 +28,7 @@ from jwtauth.integrations.fastapi import (
     require_scopes,
 )
 from jwtauth.jwks_client import JWKSClient, JWKSOptions
+from jwtauth.redis_namespace import redis_namespace
 from jwtauth.stores.redis import RedisRevocationStore
 from jwtauth.types import Claims, RevocationStore
 
@@ -41,7 +42,12 @@ def revocations() -> RevocationStore | None:
     """With EXAMPLE_REDIS_URL, the auth server's revocations (logout, logout-all) reach us
     through Redis pub/sub into a local view: no Redis round trip per request."""
     url = os.environ.get("EXAMPLE_REDIS_URL")
-    return RedisRevocationStore(url) if url else None
+    if not url:
+        return None
+    # The auth server's namespace on that Redis (derived from its issuer), so its revoke-all
+    # reaches us too, not only its logouts.
+    issuer = os.environ.get("EXAMPLE_ISSUER", "http://127.0.0.1:8000")
+    return RedisRevocationStore(url, namespace=redis_namespace(None, issuer))
 
 
 def authenticator() -> Authenticator:

@@ -30,6 +30,7 @@ from jwtauth.integrations.flask import (
     public,
 )
 from jwtauth.jwks_client import JWKSClient, JWKSOptions
+from jwtauth.redis_namespace import redis_namespace
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.redis import RedisRevocationStore
 from jwtauth.types import RevocationStore
@@ -47,7 +48,11 @@ def runtime() -> SyncRuntime:
     in Redis with EXAMPLE_REDIS_URL (the auth server's logouts reach us, ours reach it), else in
     this process."""
     redis = os.environ.get("EXAMPLE_REDIS_URL")
-    store: RevocationStore = RedisRevocationStore(redis) if redis else MemoryRevocationStore()
+    # In the auth server's namespace on that Redis (from its issuer): its revoke-all reaches us.
+    namespace = redis_namespace(None, os.environ.get("EXAMPLE_ISSUER", "http://127.0.0.1:8000"))
+    store: RevocationStore = (
+        RedisRevocationStore(redis, namespace=namespace) if redis else MemoryRevocationStore()
+    )
     url = os.environ.get("EXAMPLE_JWKS_URL")
     if url:
         issuer = os.environ.get("EXAMPLE_ISSUER", "http://127.0.0.1:8000")
