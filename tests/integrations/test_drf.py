@@ -40,6 +40,7 @@ from jwtauth.integrations.django_app.checks import check_routes, check_settings 
 from jwtauth.integrations.django_app.conf import parse  # noqa: E402
 from jwtauth.integrations.django_app.routes import audit_routes  # noqa: E402
 from jwtauth.redaction import RedactingFilter  # noqa: E402
+from jwtauth.redis_namespace import redis_namespace  # noqa: E402
 from tests.integrations.contract import (  # noqa: E402
     CASES,
     PROTECTED,
@@ -431,6 +432,8 @@ def test_simplejwt_settings_are_read_under_their_own_name() -> None:
         ({"SIGINING_KEY": "typo"}, ConfigurationError),
         ({"USER": "session"}, ConfigurationError),
         ({"ACCESS_TOKEN_LIFETIME": 0}, ConfigurationError),
+        ({"REDIS_NAMESPACE": "two:parts"}, ConfigurationError),
+        ({"REDIS_NAMESPACE": "shop-prod"}, None),
     ],
 )
 def test_settings_are_checked(overrides: dict[str, Any], error: type[Exception] | None) -> None:
@@ -721,3 +724,18 @@ def test_the_signing_key_is_redacted_from_every_log_line() -> None:
     for redactor in (f for f in filters if isinstance(f, RedactingFilter)):
         redactor.filter(record)
     assert SIGNING_KEY not in record.getMessage()
+
+
+def test_the_runtime_and_the_auth_api_share_one_redis_namespace(redis_url: str) -> None:
+    # REDIS_NAMESPACE (or the issuer's by default) for both: a logout through the auth API
+    # must reach the runtime that verifies the project's own views.
+    for extra in ({}, {"REDIS_NAMESPACE": "shop-prod"}):
+        with override_settings(JWTAUTH={**jwtauth_settings(), "REDIS_URL": redis_url, **extra}):
+            config().reset()
+            state = config().state()
+            assert state.auth is not None
+            runtime_store = state.runtime.revocations
+            assert runtime_store is state.auth.revocations
+            expected = extra.get("REDIS_NAMESPACE") or redis_namespace(None, state.options.issuer)
+            assert runtime_store._prefix == f"jwtauth:{expected}:rev:"
+    config().reset()

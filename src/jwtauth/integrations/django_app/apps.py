@@ -224,6 +224,8 @@ def _embedded_auth(options: Options) -> tuple[Any, str | None]:
         "refresh_ttl": options.refresh_lifetime,
         "database_url": url,
         "redis_url": options.redis_url,
+        # One namespace for the auth API and the runtime: REDIS_NAMESPACE, else the issuer's.
+        "redis_namespace": options.redis_namespace,
     }
     if options.audience is not None:
         overrides["audience"] = options.audience

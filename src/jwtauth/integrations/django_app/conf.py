@@ -23,6 +23,8 @@ accepted and ignored, and the system check says so. A name jwtauth does not know
 ``USER_CACHE_SECONDS``      how long a database user is reused, 5 by default (0: no cache)
 ``USER_CACHE_SIZE``         how many users the cache holds, 10,000 by default
 ``REDIS_URL``               share revocations through Redis (else in this process only)
+``REDIS_NAMESPACE``         the deployment's names on that Redis; derived from ``ISSUER`` by
+                            default, as ``jwtauth serve`` derives its ``JWTAUTH_REDIS_NAMESPACE``
 ``REALM``                   the ``realm`` of the ``WWW-Authenticate`` challenge
 ==========================  ===================================================================
 """
@@ -42,7 +44,7 @@ from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import HMACKey, Key, generate_key, key_from_pem
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.manager import TokenManager
-from jwtauth.redis_namespace import redis_namespace
+from jwtauth.redis_namespace import check_namespace, redis_namespace
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.types import RevocationStore
 
@@ -53,7 +55,7 @@ _KNOWN = frozenset({
     "SIGNING_KEY", "VERIFYING_KEY", "JWK_URL", "ALGORITHM", "ISSUER", "AUDIENCE",
     "ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "LEEWAY", "AUTH_HEADER_TYPES",
     "AUTH_HEADER_NAME", "USER_ID_FIELD", "USER", "USER_CACHE_SECONDS", "USER_CACHE_SIZE",
-    "REDIS_URL", "REALM",
+    "REDIS_URL", "REDIS_NAMESPACE", "REALM",
 })  # fmt: skip
 IGNORED: Mapping[str, str] = {
     # simplejwt settings whose effect jwtauth always has, or that name simplejwt's own classes.
@@ -102,6 +104,7 @@ class Options:
     user_cache_seconds: float
     user_cache_size: int
     redis_url: str | None
+    redis_namespace: str | None
     realm: str
     ignored: tuple[str, ...]
 
@@ -171,9 +174,19 @@ def parse(source: str, raw: Mapping[str, Any], *, secret_key: str | None) -> Opt
         user_cache_seconds=float(raw.get("USER_CACHE_SECONDS", 5.0)),
         user_cache_size=int(raw.get("USER_CACHE_SIZE", 10_000)),
         redis_url=raw.get("REDIS_URL"),
+        redis_namespace=_namespace(source, raw.get("REDIS_NAMESPACE")),
         realm=str(raw.get("REALM", "api")),
         ignored=tuple(sorted(set(raw) & set(IGNORED))),
     )
+
+
+def _namespace(source: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_namespace(str(value))
+    except ValueError as exc:
+        raise ConfigurationError(f"{source}['REDIS_NAMESPACE']: {exc}") from None
 
 
 def build_runtime(options: Options) -> SyncRuntime:
@@ -188,7 +201,7 @@ def build_runtime(options: Options) -> SyncRuntime:
                 "REDIS_URL needs the redis package: pip install 'jwtauth[django]'"
             ) from None
         # The namespace of the issuer's deployment, as its auth API (embedded or not) uses.
-        namespace = redis_namespace(None, options.issuer)
+        namespace = redis_namespace(options.redis_namespace, options.issuer)
         store = RedisRevocationStore(
             options.redis_url, namespace=namespace, max_token_lifetime=longest
         )
