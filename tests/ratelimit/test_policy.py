@@ -41,6 +41,8 @@ def test_default_policies_are_those_of_the_api_contract() -> None:
         "login-account": (5, 60),
         "register-ip": (3, 60),
         "refresh-user": (10, 60),
+        # An addition (docs/api.md): refresh tokens that cannot refresh, per client address.
+        "refresh-ip": (10, 60),
     }
     assert all(p.penalty == Penalty() for p in DEFAULT_POLICIES.values())
 
