@@ -4,6 +4,7 @@ and the same requests succeed once the store is back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,3 +97,32 @@ def test_only_outages_are_unavailable() -> None:
     assert not is_unavailable(IntegrityError("INSERT", {}, Exception("duplicate key")))
     assert not is_unavailable(ValueError("x"))
     assert not is_unavailable(FileNotFoundError())
+
+
+async def test_a_hung_redis_is_503_within_the_timeouts_not_a_hang(
+    tmp_path: Path, clean_env: None, fault_redis: PrivateRedis
+) -> None:
+    settings = Settings.load(
+        state_dir=tmp_path / "state", redis_url=fault_redis.url, rate_limits=True
+    )
+    async with serve(settings) as client:
+        api = Api(client)
+        tokens = await api.register_and_login()
+        fault_redis.freeze()  # SIGSTOP: connections stay open, nothing answers
+        try:
+            # The bound is the test's own guard against a hang (the timeouts are 2 and 5 s,
+            # one retry): without client timeouts these requests never return.
+            login = await asyncio.wait_for(
+                client.post(
+                    "/auth/login", json={"email": "alice@example.com", "password": PASSWORD}
+                ),
+                timeout=30,
+            )
+            assert_unavailable(login)
+            logout = await asyncio.wait_for(
+                client.post("/auth/logout", headers=bearer(tokens["access_token"])), timeout=30
+            )
+            assert_unavailable(logout)
+        finally:
+            fault_redis.thaw()
+        assert (await api.login())["access_token"]

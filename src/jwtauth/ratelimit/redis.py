@@ -24,12 +24,12 @@ import math
 from types import TracebackType
 from typing import Self, cast
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from jwtauth.ratelimit.gcra import MAX_STRIKES, Outcome, Params
 from jwtauth.ratelimit.policy import RateDecision, RatePolicy, hash_key
 from jwtauth.redis_namespace import check_namespace
+from jwtauth.stores.redis_client import redis_client
 from jwtauth.types import Clock
 
 __all__ = ["RedisRateLimiter"]
@@ -127,7 +127,7 @@ class RedisRateLimiter:
             key_prefix = (
                 "jwtauth:rl:" if namespace is None else f"jwtauth:{check_namespace(namespace)}:rl:"
             )
-        self._redis = Redis.from_url(url)
+        self._redis = redis_client(url)
         self._script = self._redis.register_script(_SCRIPT)  # EVALSHA, loading it if needed
         self._clock = clock
         self._prefix = key_prefix
