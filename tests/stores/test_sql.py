@@ -515,7 +515,7 @@ async def test_upgrade_is_repeatable(database_url: str) -> None:
             version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
         await engine.dispose()
-    assert version == head_revision() == "0005"
+    assert version == head_revision() == "0006"
 
 
 async def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:

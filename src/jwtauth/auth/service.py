@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 from jwtauth.auth.identity import normalise_email
 from jwtauth.auth.lockout import Lockout
@@ -48,6 +48,7 @@ __all__ = [
     "ClientInfo",
     "MfaChallenge",
     "SecondFactor",
+    "SessionRevocations",
     "TokenPair",
     "account_key",
     "device_audience",
@@ -164,6 +165,44 @@ class SecondFactor(Protocol):
 
     async def challenge(self, user: UserRecord) -> MfaChallenge | None:
         """A challenge when ``user`` must pass a second factor, else ``None``."""
+        ...
+
+
+@runtime_checkable
+class SessionRevocations(Protocol):
+    """A revocation store that ends sessions in the refresh-token store and records their
+    revocation in the same transaction (:class:`jwtauth.stores.durable.DurableRevocationStore`
+    on the SQL store): a session is then never over without its revocation on record, nor the
+    revocation recorded for a session that goes on (issue 14)."""
+
+    def joins(self, refresh: object) -> bool:
+        """True when ``refresh`` is the store whose transactions it can share."""
+        ...
+
+    async def end_session(
+        self,
+        issuer: str,
+        user_id: str,
+        session_id: str,
+        until: float,
+        *,
+        token: tuple[str, float] | None = None,
+    ) -> bool:
+        """End the user's live session and revoke its tokens until ``until``, and revoke
+        ``token`` (`jti`, `exp`) if given, in one transaction; False when no such session."""
+        ...
+
+    async def end_sessions(
+        self,
+        issuer: str,
+        user_id: str,
+        *,
+        keep: str | None = None,
+        until: float | None = None,
+        cut_off: Clock | None = None,
+    ) -> list[str]:
+        """End every live session of the user but ``keep``, revoking each one's tokens until
+        ``until`` and/or every token issued before ``cut_off()``, in one transaction."""
         ...
 
 
@@ -467,8 +506,14 @@ class AuthService:
     async def logout(self, claims: Claims) -> None:
         """Revoke this access token and its whole session."""
         now = self.clock()
-        await self.revocations.revoke_token(self.issuer, str(claims["jti"]), float(claims["exp"]))
+        token = (str(claims["jti"]), float(claims["exp"]))
         sid = claims.get("sid")
+        joint = self._joint()
+        if joint is not None and isinstance(sid, str):
+            until = now + self.policy.access_ttl
+            await joint.end_session(self.issuer, str(claims["sub"]), sid, until, token=token)
+            return
+        await self.revocations.revoke_token(self.issuer, *token)
         if isinstance(sid, str):
             await self._end_session(str(claims["sub"]), sid, now)
 
@@ -482,6 +527,11 @@ class AuthService:
         verifier that checks only the token (``/auth/claims``, a resource server) would
         otherwise accept its access tokens until they expire. Tokens issued afterwards (a
         re-enabled user's next login) are accepted."""
+        joint = self._joint()
+        if joint is not None:
+            # The cut-off is read inside the transaction, after the sessions ended.
+            await joint.end_sessions(self.issuer, user_id, cut_off=self.clock)
+            return
         await self.refresh_store.revoke_sessions(user_id)
         # One write covers every access token issued so far (iat keeps milliseconds).
         await self.revocations.revoke_subject(self.issuer, user_id, self.clock())
@@ -500,6 +550,15 @@ class AuthService:
         (a password change; a second factor turned on)."""
         keep = claims.get("sid")
         now = self.clock()
+        joint = self._joint()
+        if joint is not None:
+            await joint.end_sessions(
+                self.issuer,
+                str(claims["sub"]),
+                keep=keep if isinstance(keep, str) else None,
+                until=now + self.policy.access_ttl,
+            )
+            return
         ended = await self.refresh_store.revoke_sessions(
             str(claims["sub"]), keep=keep if isinstance(keep, str) else None
         )
@@ -514,7 +573,18 @@ class AuthService:
         """End one of the user's sessions; False when the user has no such live session."""
         return await self._end_session(str(claims["sub"]), session_id, self.clock())
 
+    def _joint(self) -> SessionRevocations | None:
+        """The revocation store, when it can record in the session change's transaction."""
+        joint = self.revocations
+        if isinstance(joint, SessionRevocations) and joint.joins(self.refresh_store):
+            return joint
+        return None
+
     async def _end_session(self, user_id: str, session_id: str, now: float) -> bool:
+        joint = self._joint()
+        if joint is not None:
+            until = now + self.policy.access_ttl
+            return await joint.end_session(self.issuer, user_id, session_id, until)
         found = await self.refresh_store.revoke_session(user_id, session_id)
         if found:
             await self.revocations.revoke_session(

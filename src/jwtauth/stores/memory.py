@@ -56,6 +56,11 @@ class MemoryRevocationStore:
         """The list verification consults; always current, since it is the store itself."""
         return self._list
 
+    @property
+    def local(self) -> MemoryRevocationStore:
+        """This process's entries: the store itself (what a durable store loads rows into)."""
+        return self
+
     async def revoke_token(self, issuer: str, jti: str, expires_at: float) -> None:
         """Revoke one access token until its expiry."""
         self._list.revoke(issuer, jti, self._bounded(expires_at))

@@ -58,6 +58,7 @@ import math
 import random
 import re
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Final, Self
 from urllib.parse import quote, unquote
@@ -152,6 +153,7 @@ class RedisRevocationStore:
         "_synced",
         "_task",
         "_write",
+        "on_resync",
     )
 
     def __init__(
@@ -204,11 +206,20 @@ class RedisRevocationStore:
         self._task: asyncio.Task[None] | None = None
         self._synced = False
         self._stopping = asyncio.Event()
+        self.on_resync: Callable[[], None] | None = None
+        """Called each time the subscription is restored after a gap, once Redis has been
+        re-scanned: what was published meanwhile is lost, so whoever keeps revocations
+        elsewhere too (the database, :mod:`jwtauth.stores.durable`) re-reads them."""
 
     @property
     def view(self) -> RevocationList:
         """This process's list: its own revocations at once, others' as Redis delivers them."""
         return self._local.view
+
+    @property
+    def local(self) -> MemoryRevocationStore:
+        """This process's entries; writing them reaches neither Redis nor other processes."""
+        return self._local
 
     # Lifecycle ---------------------------------------------------------------------------------
 
@@ -373,6 +384,8 @@ class RedisRevocationStore:
                     if pubsub is None:
                         pubsub = await self._subscribe_and_load()
                         synced_at = loop.time()
+                        if self.on_resync is not None:
+                            self.on_resync()
                     await self._listen(pubsub)  # returns only when the store is closing
                 except Exception:
                     # Whatever went wrong, the listener must never just stop: a dead listener is

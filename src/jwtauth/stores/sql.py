@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
 from alembic.runtime.migration import MigrationContext
@@ -38,13 +38,18 @@ from jwtauth.stores.sql_tables import (
     MfaChallengeRow,
     RecoveryCodeRow,
     RefreshTokenRow,
+    RevocationRow,
     SessionRow,
     TotpRow,
     UserRow,
 )
 from jwtauth.types import Clock, Rotation, SessionRecord, UserRecord
 
-__all__ = ["REVOKED_RETENTION", "SQLStore"]
+__all__ = ["REVOKED_RETENTION", "SQLStore", "SessionsEnded"]
+
+SessionsEnded = Callable[[AsyncConnection, list[str]], Awaitable[None]]
+"""Called inside the transaction that revoked sessions, with their ids (sorted): what it writes
+commits or rolls back with the session change (the durable revocation record)."""
 
 REVOKED_RETENTION: Final = 24 * 3600.0
 """Seconds a revoked session is kept before :meth:`SQLStore.purge` deletes it."""
@@ -406,15 +411,24 @@ class SQLStore:
             )
             return [_session(row) for row in rows]
 
-    async def revoke_session(self, user_id: str, session_id: str) -> bool:
-        """Revoke one session and its tokens; False if the user has no such live session."""
-        return bool(await self._revoke(user_id, SessionRow.id == session_id))
+    async def revoke_session(
+        self, user_id: str, session_id: str, *, then: SessionsEnded | None = None
+    ) -> bool:
+        """Revoke one session and its tokens; False if the user has no such live session.
+        ``then`` runs in the same transaction (with ``[session_id]`` or ``[]``)."""
+        return bool(await self._revoke(user_id, SessionRow.id == session_id, then=then))
 
-    async def revoke_sessions(self, user_id: str, *, keep: str | None = None) -> list[str]:
-        """Revoke every live session of the user except ``keep``; return their ids (sorted)."""
-        return await self._revoke(user_id, *(() if keep is None else (SessionRow.id != keep,)))
+    async def revoke_sessions(
+        self, user_id: str, *, keep: str | None = None, then: SessionsEnded | None = None
+    ) -> list[str]:
+        """Revoke every live session of the user except ``keep``; return their ids (sorted).
+        ``then`` runs in the same transaction with those ids."""
+        conditions = () if keep is None else (SessionRow.id != keep,)
+        return await self._revoke(user_id, *conditions, then=then)
 
-    async def _revoke(self, user_id: str, *conditions: ColumnElement[bool]) -> list[str]:
+    async def _revoke(
+        self, user_id: str, *conditions: ColumnElement[bool], then: SessionsEnded | None
+    ) -> list[str]:
         now = self._clock()
         live = (
             SessionRow.user_id == user_id,
@@ -429,11 +443,15 @@ class SQLStore:
             result = await connection.execute(
                 update(SessionRow).where(*live).values(revoked_at=now).returning(SessionRow.id)
             )
-            return sorted(result.scalars())
+            ended = sorted(result.scalars())
+            if then is not None:
+                await then(connection, ended)
+            return ended
 
     async def purge(self, now: float) -> int:
         """Delete expired tokens, sessions that are over or were revoked more than a day ago
-        (with their tokens) and expired MFA challenges; return how many rows went."""
+        (with their tokens), expired MFA challenges and revocations that can no longer refuse
+        a live token; return how many rows went."""
         finished = or_(
             SessionRow.expires_at <= now, SessionRow.revoked_at < now - REVOKED_RETENTION
         )
@@ -450,4 +468,7 @@ class SQLStore:
             challenges = await connection.execute(
                 delete(MfaChallengeRow).where(MfaChallengeRow.expires_at <= now)
             )
-            return tokens.rowcount + sessions.rowcount + challenges.rowcount
+            revocations = await connection.execute(
+                delete(RevocationRow).where(RevocationRow.expires_at <= now)
+            )
+            return tokens.rowcount + sessions.rowcount + challenges.rowcount + revocations.rowcount

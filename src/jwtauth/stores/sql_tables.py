@@ -1,5 +1,5 @@
 """The tables of the SQL store: users, sessions (refresh-token families), refresh tokens,
-login failures (lockout) and the TOTP second factor.
+login failures (lockout), the TOTP second factor and the durable revocation record.
 
 ``Base.metadata`` is what the Alembic migrations in ``jwtauth/migrations`` build; a test checks
 that the migrated schema compares equal to it on SQLite and PostgreSQL.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Double,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,6 +35,7 @@ __all__ = [
     "MfaChallengeRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
+    "RevocationRow",
     "SessionRow",
     "TotpRow",
     "UserRow",
@@ -161,3 +164,32 @@ class RecoveryCodeRow(Base):
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(USER_ID_MAX), index=True)
     used_at: Mapped[float | None] = mapped_column(Double)
+
+
+class RevocationRow(Base):
+    """One revocation, the source of truth every process's view is built from (issue 14).
+
+    ``kind`` is ``jti`` (one token), ``sid`` (a session's tokens), ``sub`` (a user's tokens
+    issued before ``instant``) or ``all`` (every token issued before ``instant``; issuer and
+    value empty). ``instant`` is the latest `exp` a revoked ``jti``/``sid`` token can have, or
+    the cut-off of ``sub``/``all``. ``id`` only grows (SQLite ``AUTOINCREMENT``, so a purge of
+    the newest rows never lets an id come back), which is what processes poll by.
+    """
+
+    __tablename__ = "revocations"
+    # Without AUTOINCREMENT SQLite hands out max(rowid) + 1, so purging the newest rows would
+    # reuse ids a poller has already passed, and it would never see the new rows.
+    __table_args__ = (
+        CheckConstraint("kind IN ('jti', 'sid', 'sub', 'all')", "kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(String(3))
+    issuer: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)
+    instant: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double, index=True)  # no longer matters: purged
+    created_at: Mapped[float] = mapped_column(Double)
