@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jwtauth.server.deps import state_of
+from jwtauth.server.openapi import problems, redirect
 
 __all__ = ["OPENAPI", "PATH", "claims"]
 
@@ -51,7 +52,13 @@ OPENAPI: dict[str, Any] = {
                 "description": "The verified claims",
                 "content": {"application/json": {"schema": {"type": "object"}}},
             },
-            "401": {"description": "Missing, invalid, expired or revoked token"},
+            **{
+                str(status): response
+                for status, response in {
+                    **problems(401, 403, 500, 503, challenge=True),
+                    **redirect(),
+                }.items()
+            },
         },
     }
 }

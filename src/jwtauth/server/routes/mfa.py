@@ -14,6 +14,7 @@ from jwtauth.auth.mfa import MfaService
 from jwtauth.auth.service import ClientInfo
 from jwtauth.errors import MfaStateError
 from jwtauth.server.deps import Authenticated, client_info, state_of
+from jwtauth.server.openapi import problems
 from jwtauth.server.problems import problem
 from jwtauth.server.routes.auth import Delivered, deliver, limit, succeeded
 
@@ -33,15 +34,17 @@ router = APIRouter(prefix="/auth/mfa/totp", tags=["mfa"])
 Client = Annotated[ClientInfo, Depends(client_info)]
 _DIGITS = r"^[0-9]{6}$"
 _CODE_HELP = "the six digits the authenticator app shows"
-_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid or expired token, or a wrong code or password"}
+# The error answers of each operation (docs/api.md), for the OpenAPI document.
+_DESCRIBED = {
+    401: "Missing, invalid or expired token, or a wrong code or password",
+    403: (
+        "Cookie transport: the X-CSRF-Token header is missing or wrong (`csrf_failed`); or "
+        "production over plain HTTP (`https_required`)"
+    ),
+    409: "TOTP is already on, or no enrolment waits for confirmation (`mfa_state`)",
+    429: "Rate limited per user; see Retry-After and the RateLimit headers",
 }
-_CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"description": "TOTP is already on, or no enrolment waits for confirmation"}
-}
-_THROTTLED: dict[int | str, dict[str, Any]] = {
-    429: {"description": "Rate limited per user; see Retry-After and the RateLimit headers"}
-}
+_ERRORS = problems(400, 401, 403, 409, 422, 429, 500, 503, described=_DESCRIBED)
 
 
 # Bodies ----------------------------------------------------------------------------------------
@@ -136,7 +139,7 @@ async def _limit(request: Request, response: Response, user_id: str) -> dict[str
 @router.post(
     "/enroll",
     response_model=TotpEnrolmentOut,
-    responses={**_UNAUTHORIZED, **_CONFLICT, **_THROTTLED},
+    responses=_ERRORS,
 )
 async def enroll(
     body: PasswordConfirm, claims: Authenticated, request: Request, response: Response
@@ -150,7 +153,7 @@ async def enroll(
 @router.post(
     "/confirm",
     response_model=RecoveryCodesOut,
-    responses={**_UNAUTHORIZED, **_CONFLICT, **_THROTTLED},
+    responses=_ERRORS,
 )
 async def confirm(
     body: TotpCode, claims: Authenticated, request: Request, response: Response, client: Client
@@ -165,7 +168,20 @@ async def confirm(
     "/verify",
     response_model=Delivered,
     response_model_exclude_none=True,
-    responses={**_UNAUTHORIZED, **_THROTTLED},
+    responses=problems(
+        400,
+        401,
+        403,
+        422,
+        429,
+        500,
+        503,
+        described={
+            **_DESCRIBED,
+            401: "Wrong or used code; expired, forged, reused or wrong-type challenge",
+            403: "Production over plain HTTP (`https_required`)",
+        },
+    ),
 )
 async def verify(body: MfaVerify, request: Request, response: Response, client: Client) -> Any:
     """Login's second step: the challenge and a code buy the session login would have opened."""
@@ -189,7 +205,10 @@ async def verify(body: MfaVerify, request: Request, response: Response, client: 
 @router.post(
     "/disable",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_UNAUTHORIZED, **_THROTTLED},
+    responses={
+        **_ERRORS,
+        409: problems(409, described={409: "TOTP is off (`mfa_state`)"})[409],
+    },
 )
 async def disable(
     body: MfaDisable,
