@@ -12,7 +12,9 @@ Redis keeps it current:
   subscription took effect arrives as a message; anything before is found by the scan. A
   background task then applies messages as they come.
 * If the subscription breaks, the task subscribes again and re-runs the scan, since Pub/Sub
-  drops whatever was published while nobody listened.
+  drops whatever was published while nobody listened; then it calls ``on_resync``, with which
+  :class:`~jwtauth.stores.durable.DurableRevocationStore` re-reads the database, the source of
+  truth (a Redis restarted empty has nothing left to scan).
 
 Key layout (``key_prefix`` = ``jwtauth:<namespace>:rev:``, each part percent-encoded with no
 safe characters, so neither ``:`` nor ``/`` in an issuer can make two entries collide)::
