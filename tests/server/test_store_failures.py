@@ -51,10 +51,11 @@ async def test_redis_down_is_503_and_back_to_normal_after(
         api = Api(client)
         tokens = await api.register_and_login()
         fault_redis.kill()
-        # Logout writes the revocation to Redis; login counts against the Redis limiter.
-        assert_unavailable(
-            await client.post("/auth/logout", headers=bearer(tokens["access_token"]))
-        )
+        # Logout records the revocation in the database first, so it succeeds without Redis
+        # (issue 14); login counts against the Redis limiter.
+        logout = await client.post("/auth/logout", headers=bearer(tokens["access_token"]))
+        assert logout.status_code == 204, logout.text
+        assert (await api.me(tokens["access_token"])).status_code == 401
         assert_unavailable(
             await client.post(
                 "/auth/login", json={"email": "alice@example.com", "password": PASSWORD}
@@ -122,7 +123,8 @@ async def test_a_hung_redis_is_503_within_the_timeouts_not_a_hang(
             logout = await asyncio.wait_for(
                 client.post("/auth/logout", headers=bearer(tokens["access_token"])), timeout=30
             )
-            assert_unavailable(logout)
+            # Recorded in the database: Redis timing out afterwards does not fail it (issue 14).
+            assert logout.status_code == 204, logout.text
         finally:
             fault_redis.thaw()
         assert (await api.login())["access_token"]

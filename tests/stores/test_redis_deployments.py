@@ -13,6 +13,7 @@ import pytest
 from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError
 from jwtauth.redis_namespace import redis_namespace
+from jwtauth.stores.durable import DurableRevocationStore
 from jwtauth.stores.keyring_admin import revoke_all
 from jwtauth.stores.redis import RedisRevocationStore
 from tests.server.support import Api, serve, state_of
@@ -53,7 +54,9 @@ async def test_jwtauth_revoke_all_of_one_deployment_leaves_the_other_alone(
         await revoke_all(a_settings)
         a_view = state_of(a).service.revocations.view
         await wait_until(lambda: a_view.is_revoked({"iss": "https://a.example", "iat": 0}))
-        b_store = state_of(b).service.revocations
+        durable = state_of(b).service.revocations
+        assert isinstance(durable, DurableRevocationStore)
+        b_store = durable.propagation  # Redis carries it: what must not reach b
         assert isinstance(b_store, RedisRevocationStore)
         namespace = redis_namespace(None, "https://b.example")
         async with AsyncExitStack() as stack:
