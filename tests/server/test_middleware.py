@@ -3,12 +3,19 @@ it), the HTTPS requirement of production, and the client address behind trusted 
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
 import httpx
+import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message
 
 from jwtauth.ratelimit.addresses import TrustedProxies
 from jwtauth.server.middleware import (
@@ -17,6 +24,8 @@ from jwtauth.server.middleware import (
     client_address,
     request_is_https,
 )
+from jwtauth.stores.sql_database import upgrade
+from tests.live import live_server
 
 pytestmark = pytest.mark.anyio
 
@@ -224,3 +233,139 @@ def test_plain_address_lists_are_accepted_where_trusted_proxies_are() -> None:
     assert client_address(scope, frozenset({"10.4.4.4"})) == "192.0.2.1"
     assert client_address(scope, ()) == "10.4.4.4"
     assert request_is_https({**scope, "scheme": "https"}, ()) is True
+
+
+# The redirect's target is the origin and a path, whatever the request-target (issue 13 item 7)
+
+
+async def _asgi(app: ASGIApp, scope: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """Call ``app`` with a hand-built scope: the path is whatever a client put on the request
+    line, as a server that does not normalise it passes it on."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]}
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], headers, body
+
+
+def _plain_get(path: str, query: bytes = b"", method: str = "GET") -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("utf-8"),
+        "query_string": query,
+        "headers": [(b"host", b"evil.example")],
+        "client": ("198.51.100.9", 5000),
+        "server": ("auth.example.com", 80),
+    }
+
+
+def _redirecting() -> ASGIApp:
+    app = Starlette(routes=[Route("/auth/x", _cached)])
+    return HTTPSRequiredMiddleware(
+        app, mode="redirect", origin="https://auth.example.com", trusted_proxies=["127.0.0.1"]
+    )
+
+
+OFF_ORIGIN_TARGETS = [
+    ".evil.example",  # glued on: https://auth.example.com.evil.example
+    "@evil.example",  # glued on: userinfo, the host is evil.example
+    ":8443@evil.example/x",
+    "http://evil.example/x",  # the absolute form, as uvicorn's h11 passes it on
+    "https://evil.example/x",
+    "evil.example/x",
+    "*",
+    "",
+]
+
+
+@pytest.mark.parametrize("path", OFF_ORIGIN_TARGETS)
+async def test_a_request_target_that_is_not_a_path_is_refused_not_redirected(path: str) -> None:
+    status, headers, body = await _asgi(_redirecting(), _plain_get(path))
+    assert status == 400
+    assert "location" not in headers
+    assert headers["content-type"] == "application/problem+json"
+    assert orjson.loads(body)["type"] == "urn:jwtauth:problem:invalid_request_target"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "location"),
+    [
+        ("/auth/x", b"a=1", "https://auth.example.com/auth/x?a=1"),
+        ("//evil.example/x", b"", "https://auth.example.com//evil.example/x"),
+        ("/\\evil.example", b"", "https://auth.example.com/%5Cevil.example"),
+        ("/@evil.example", b"", "https://auth.example.com/@evil.example"),
+        ("/a b#c", b"", "https://auth.example.com/a%20b%23c"),  # decoded; encoded again
+        ("/x\r\nSet-Cookie: a=b", b"", "https://auth.example.com/x%0D%0ASet-Cookie:%20a=b"),
+        ("/x", b"next=https://evil.example/#y", "https://auth.example.com/x?next=https://evil.example/%23y"),
+        ("/x", b"a=%2F%zz", "https://auth.example.com/x?a=%2F%zz"),  # as sent
+        ("/caf\u00e9", b"", "https://auth.example.com/caf%C3%A9"),
+    ],
+)  # fmt: skip
+async def test_a_path_is_redirected_to_the_origin_with_only_path_characters(
+    path: str, query: bytes, location: str
+) -> None:
+    status, headers, _ = await _asgi(_redirecting(), _plain_get(path, query))
+    assert status == 308
+    assert headers["location"] == location
+    target = urlsplit(headers["location"])
+    assert (target.scheme, target.netloc) == ("https", "auth.example.com")
+
+
+async def test_a_bad_request_target_of_a_post_is_still_the_https_refusal() -> None:
+    status, _, body = await _asgi(_redirecting(), _plain_get(".evil.example", method="POST"))
+    assert status == 403
+    assert orjson.loads(body)["type"] == "urn:jwtauth:problem:https_required"
+
+
+def _raw_request(base: str, target: str) -> tuple[int, dict[str, str], bytes]:
+    """Send ``GET <target>`` as written, over a socket: no client library would send these."""
+    parts = urlsplit(base)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+        conn.sendall(
+            f"GET {target} HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n".encode()
+        )
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def test_request_targets_over_http_never_redirect_off_the_origin(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'jwtauth.db'}"
+    upgrade(database)
+    env = {
+        "JWTAUTH_ENV": "production",
+        "JWTAUTH_ISSUER": "https://auth.example.com",
+        "JWTAUTH_ALGORITHM": "HS256",
+        "JWTAUTH_SECRET": SECRET,
+        "JWTAUTH_DATABASE_URL": database,
+        "JWTAUTH_HTTPS": "redirect",
+    }
+    with live_server(tmp_path, env) as base:
+        for target in (".evil.example", "@evil.example", "http://evil.example/x"):
+            status, headers, body = _raw_request(base, target)
+            assert status == 400, (target, status, headers)
+            assert "location" not in headers
+            assert headers["content-type"] == "application/problem+json"
+            assert orjson.loads(body)["type"] == "urn:jwtauth:problem:invalid_request_target"
+        status, headers, _ = _raw_request(base, "/auth/me?x=1")
+        assert status == 308
+        assert headers["location"] == "https://auth.example.com/auth/me?x=1"

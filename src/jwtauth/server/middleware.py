@@ -1,17 +1,20 @@
-"""Security headers on every response, the HTTPS requirement of production (pure ASGI, so
-streaming and errors are covered), and who the client is behind the trusted proxies."""
+"""Security headers on every response, the HTTPS requirement of production, the request-body
+limit (pure ASGI, so streaming and errors are covered), and who the client is behind the
+trusted proxies."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import quote
 
-from starlette.responses import RedirectResponse
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jwtauth.ratelimit.addresses import Network, TrustedProxies, normalise_address
 from jwtauth.server.problems import problem
 
 __all__ = [
+    "BodyLimitMiddleware",
     "HTTPSRequiredMiddleware",
     "SecurityHeadersMiddleware",
     "client_address",
@@ -133,6 +136,10 @@ class SecurityHeadersMiddleware:
 # Load balancers probe these over plain HTTP (API.md); they carry nothing secret.
 _PROBES = frozenset({"/healthz", "/readyz"})
 _REDIRECTABLE = frozenset({"GET", "HEAD"})
+# RFC 3986 pchar and query characters that may stand as they are; anything else is
+# percent-encoded, so that nothing in the path or query can end the path or the URL.
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
+_QUERY_SAFE = _PATH_SAFE + "?%"
 
 
 class HTTPSRequiredMiddleware:
@@ -142,6 +149,8 @@ class HTTPSRequiredMiddleware:
     ``origin`` (the configured issuer's, never the request's ``Host``, which a client picks) for
     GET and HEAD; other methods are refused, since their body (a password, a token) has already
     crossed the network in clear and a redirect would only invite the client to send it again.
+    A request-target that is not a path (``.evil.example``, ``@evil.example``, the absolute form
+    ``http://evil.example/x``) is a ``400``: glued to the origin it would name another host.
     Whether a request is HTTPS is :func:`request_is_https`'s answer (trusted proxies only).
     """
 
@@ -167,9 +176,126 @@ class HTTPSRequiredMiddleware:
             await self.app(scope, receive, send)
             return
         if self.mode == "redirect" and scope.get("method") in _REDIRECTABLE:
-            query = scope.get("query_string", b"").decode("latin-1")
-            target = self.origin + scope.get("path", "/") + (f"?{query}" if query else "")
-            await RedirectResponse(target, status_code=308)(scope, receive, send)
+            target = self._target(scope)
+            if target is None:
+                refusal = problem(
+                    400, "The request target is not a path.", code="invalid_request_target"
+                )
+                await refusal(scope, receive, send)
+                return
+            # Not RedirectResponse: it would quote the URL again with its own safe set.
+            await Response(status_code=308, headers={"Location": target})(scope, receive, send)
             return
         refusal = problem(403, "This server accepts HTTPS requests only.", code="https_required")
         await refusal(scope, receive, send)
+
+    def _target(self, scope: Scope) -> str | None:
+        """The origin and the request's path and query; ``None`` when the path is not one.
+
+        The path is the decoded one, encoded again here: what reaches the Location header
+        is the origin, a ``/`` and only characters that cannot leave the path."""
+        path: str = scope.get("path", "")
+        if not path.startswith("/"):
+            return None
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = self.origin + quote(path, safe=_PATH_SAFE)
+        return target + "?" + quote(query, safe=_QUERY_SAFE) if query else target
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``limit`` bytes with ``413`` problem+json, before they are
+    buffered.
+
+    A declared ``Content-Length`` over the limit is refused before the app runs and before
+    anything is read (no ``100 Continue`` either); a body without one (chunked) is counted as
+    the app pulls it, and at the first chunk past the limit the app is told the client left,
+    nothing more is read and the answer is the 413. A ``Content-Length`` that is not one
+    number is a ``400``.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            declared = _declared_length(scope)
+        except ValueError:
+            refusal = problem(
+                400, "The Content-Length header is not a number.", code="invalid_content_length"
+            )
+            await refusal(scope, receive, send)
+            return
+        if declared is not None and declared > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+
+        received = 0
+        refused = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    refused = True
+                    # What a server tells an app whose client is gone: Starlette's request
+                    # raises ClientDisconnect and the route gives up without a traceback.
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused and not started:
+                return  # the app's answer to a body it never got: the 413 below is the answer
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+            # The app failed on the body it was refused; the client gets the 413 instead.
+        if refused and not started:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = problem(
+            413,
+            f"The request body exceeds {self.limit} bytes.",
+            code="content_too_large",
+            # Else the server reads the rest of the body, to throw it away, for as long as the
+            # client cares to send it, before the connection can serve another request.
+            headers={"Connection": "close"},
+        )
+        await refusal(scope, receive, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The request's ``Content-Length``; repeated or listed, its values must agree (RFC 9110
+    section 8.6).
+
+    Raises:
+        ValueError: not a non-negative decimal number.
+    """
+    values = {
+        item.strip()
+        for name, value in scope.get("headers", ())
+        if name == b"content-length"
+        for item in value.split(b",")
+    }
+    if not values:
+        return None
+    if len(values) > 1 or not all(v.isdigit() for v in values):
+        raise ValueError("Content-Length")
+    # More digits than any real length: no need to convert them (int() refuses 4301 digits).
+    (value,) = values
+    return int(value) if len(value) <= 18 else 10**18
