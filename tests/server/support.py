@@ -19,6 +19,8 @@ from jwtauth.integrations.fastapi import JWTAuth
 from jwtauth.integrations.flask import JWTAuth as FlaskJWTAuth
 from jwtauth.server import EmbeddedAuth, create_app
 from jwtauth.server.deps import ServerState
+from jwtauth.stores.sql import SQLStore
+from tests.hosts.launch import LiveHost
 
 # Cheap argon2 parameters: the tests exercise the flows, not the hash's cost.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -78,6 +80,48 @@ async def on_auth_loop(client: httpx.AsyncClient, work: Coroutine[Any, Any, T]) 
     if runtime is None:
         return await work
     return await asyncio.to_thread(runtime.call, work)
+
+
+@asynccontextmanager
+async def reach(live: LiveHost, peer: str = CLIENT_IP) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a host application running under its real server (:mod:`tests.hosts.launch`),
+    as ``peer``: the server sees the loopback proxy's ``X-Forwarded-For``, which it trusts."""
+    async with httpx.AsyncClient(
+        base_url=live.url, headers={"X-Forwarded-For": peer}, timeout=30
+    ) as http:
+        _LIVE[http] = live
+        yield http
+
+
+_LIVE: weakref.WeakKeyDictionary[httpx.AsyncClient, LiveHost] = weakref.WeakKeyDictionary()
+
+
+def is_live(client: httpx.AsyncClient) -> bool:
+    """Whether ``client`` reaches a host over a real socket (:func:`reach`)."""
+    return client in _LIVE
+
+
+async def set_user_active(client: httpx.AsyncClient, user_id: str, active: bool) -> None:
+    """Enable or disable an account as an operator does, outside the auth API: in the store of
+    an app in this process, in the database of a live host."""
+    live = _LIVE.get(client)
+    if live is not None:
+        await live.set_active(user_id, active)
+        return
+    store = state_of(client).service.users
+    assert isinstance(store, SQLStore)
+    await on_auth_loop(client, store.set_active(user_id, active))
+
+
+async def delete_user(client: httpx.AsyncClient, user_id: str) -> None:
+    """Delete an account as an operator does, outside the auth API (see :func:`set_user_active`)."""
+    live = _LIVE.get(client)
+    if live is not None:
+        await live.delete_user(user_id)
+        return
+    store = state_of(client).service.users
+    assert isinstance(store, SQLStore)
+    await on_auth_loop(client, store.delete_user(user_id))
 
 
 def _fastapi_host(settings: Settings) -> tuple[FastAPI, FastAPI]:

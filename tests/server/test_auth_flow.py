@@ -1,38 +1,91 @@
-"""The HTTP contract (docs/api.md), driven over HTTP on every backend, against the server and
-against host applications that embed the auth API (the same assertions for both)."""
+"""The HTTP contract (docs/api.md), driven over HTTP on every backend (SQLite with in-process
+stores, PostgreSQL with Redis), with the same assertions against every host of the auth API:
+
+* in this process: ``jwtauth serve``'s app, and host applications that embed it (FastAPI, and
+  Flask with each request on a thread of its own), each built per test on a fresh database;
+* under their real servers (:mod:`tests.hosts.launch`): the Django/DRF project and the Flask
+  app under gunicorn, the FastAPI app under uvicorn, two worker processes with Redis (one
+  without: its revocations live in that process). Django's settings are process-global, so
+  Django runs only this way. Each is started once per backend for the module and emptied of
+  every account before each test; a client reaches it over a real socket.
+
+Every test of the table talks HTTP only, save the operator's account changes
+(:func:`~tests.server.support.set_user_active`, :func:`~tests.server.support.delete_user`),
+which go to the store in this process or straight to a live host's user table. What only
+``jwtauth serve`` answers (health, metrics, the schema, routes outside the auth API) runs
+against the server in this process alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import jwt as pyjwt
 import pytest
 
 from jwtauth.config import Settings
-from jwtauth.stores.sql import SQLStore
+from tests.hosts.launch import LiveHosts
 from tests.server.support import (
     CLIENT_IP,
     HOSTS,
     PASSWORD,
     Api,
     bearer,
-    on_auth_loop,
+    delete_user,
+    is_live,
+    reach,
     serve,
-    state_of,
+    set_user_active,
 )
 
 pytestmark = pytest.mark.anyio
 
 PROBLEM = "application/problem+json"
+LIVE = {"django-gunicorn": "django", "flask-gunicorn": "flask", "fastapi-uvicorn": "fastapi"}
+"""The live hosts of the table, by test id: the host application and its server."""
 
 
-@pytest.fixture(params=HOSTS)
+# Module-scoped, so that pytest runs the table host by host and each live host's servers stop
+# before the next host's start.
+@pytest.fixture(scope="module", params=[*HOSTS, *LIVE])
+def host(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def live_hosts(host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHosts | None]:
+    if host not in LIVE:
+        yield None
+        return
+    hosts = LiveHosts(LIVE[host], tmp_path_factory.mktemp(host))
+    try:
+        yield hosts
+    finally:
+        hosts.close()
+
+
+@pytest.fixture
+def host_settings(request: pytest.FixtureRequest, host: str) -> Settings | None:
+    """The settings of a host built in this process (a fresh database each); ``None`` for a
+    live host. Not async: the database fixtures run an event loop of their own."""
+    if host in LIVE:
+        return None
+    settings: Settings = request.getfixturevalue("server_settings")
+    return settings
+
+
+@pytest.fixture
 async def client(
-    request: pytest.FixtureRequest, server_settings: Settings
+    host: str, backend: str, live_hosts: LiveHosts | None, host_settings: Settings | None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(server_settings, host=request.param) as http:
+    if live_hosts is not None:
+        async with reach(live_hosts.on(backend)) as http:
+            yield http
+        return
+    assert host_settings is not None
+    async with serve(host_settings, host=host) as http:
         yield http
 
 
@@ -159,6 +212,10 @@ async def test_no_token_is_401_with_a_bare_challenge(client: httpx.AsyncClient, 
 async def test_a_bad_token_is_401_invalid_token(
     client: httpx.AsyncClient, path: str, header: str
 ) -> None:
+    if header != header.rstrip() and is_live(client):
+        # A client library refuses to send it (h11), and a server strips it (RFC 9110, 5.5):
+        # over a socket it arrives as "Bearer", the case beside it.
+        pytest.skip("trailing whitespace in a header value does not cross a real socket")
     response = await client.get(path, headers={"Authorization": header})
     assert_problem(response, 401)
     assert response.headers["www-authenticate"] == 'Bearer realm="jwtauth", error="invalid_token"'
@@ -349,12 +406,10 @@ async def test_disabled_or_deleted_user_cannot_refresh(
 ) -> None:
     tokens = await api.register_and_login()
     user_id = (await api.me(tokens["access_token"])).json()["id"]
-    store = state_of(client).service.users
-    assert isinstance(store, SQLStore)
     if change == "disable":
-        await on_auth_loop(client, store.set_active(user_id, False))
+        await set_user_active(client, user_id, False)
     else:
-        await on_auth_loop(client, store.delete_user(user_id))
+        await delete_user(client, user_id)
     assert_problem(await api.refresh(tokens["refresh_token"]), 401)
     assert_problem(await api.me(tokens["access_token"]), 401)
 
@@ -417,7 +472,8 @@ async def test_health_and_readiness(server: httpx.AsyncClient) -> None:
 
 
 async def test_metrics_are_refused_to_remote_clients(server: httpx.AsyncClient) -> None:
-    assert_problem(await server.get("/metrics"), 403)
+    # Answered as an unknown path (tests/server/test_metrics.py has the access rules).
+    assert_problem(await server.get("/metrics"), 404)
 
 
 async def test_claims_endpoint_returns_the_verified_claims(api: Api) -> None:

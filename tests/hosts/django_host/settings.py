@@ -1,10 +1,11 @@
 """Settings of the Django host, from the environment the live test gives it:
 ``HOST_DATABASE`` (a SQLite path, or ``postgres://`` parts), ``HOST_REDIS_URL``,
-``HOST_SIGNING_KEY``."""
+``HOST_SIGNING_KEY`` (an HMAC secret, or a PEM private key with ``HOST_ALGORITHM``)."""
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 __all__: list[str] = []
@@ -41,7 +42,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 USE_TZ = True
 JWTAUTH = {
     "SIGNING_KEY": os.environ["HOST_SIGNING_KEY"],
+    "ALGORITHM": os.environ.get("HOST_ALGORITHM", "HS256"),
     "ISSUER": "http://127.0.0.1:8000",
     "AUDIENCE": "jwtauth",
+    # The auth server's default, which the contract table asserts (simplejwt's is one day).
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
     **({"REDIS_URL": os.environ["HOST_REDIS_URL"]} if os.environ.get("HOST_REDIS_URL") else {}),
 }
