@@ -34,9 +34,11 @@ from jwtauth.errors import (
     InsecureKeyFileError,
     JWTAuthError,
     SecurityWarning,
+    WeakSecretError,
 )
 from jwtauth.files import read_private_file
 from jwtauth.keys.algorithms import Algorithm
+from jwtauth.keys.secrets import assess_secret
 from jwtauth.ratelimit.addresses import DEFAULT_IPV6_PREFIX, canonical_network
 
 __all__ = ["ENV_PREFIX", "SECRET_FIELDS", "Environment", "Settings", "production_warnings"]
@@ -46,7 +48,9 @@ DOTENV_FILE = ".env"
 
 
 # Settings whose values are credentials: a file that supplies them must be private.
-SECRET_FIELDS = frozenset({"secret", "database_url", "redis_url", "vault_token", "keyring_kek"})
+SECRET_FIELDS = frozenset(
+    {"secret", "database_url", "redis_url", "vault_token", "keyring_kek", "metrics_token"}
+)
 
 # JWTAUTH_* variables that are not settings but are read by name elsewhere, so they are never
 # reported as unknown: the config file's location (_config_file), and the test suite's service
@@ -139,6 +143,15 @@ class Settings(BaseSettings):
         default=["127.0.0.1"],
         description="proxy addresses and CIDR ranges whose X-Forwarded-Proto/-For are believed",
     )
+    # Who reads GET /metrics (jwtauth.server.metrics.MetricsAccess): a client of these networks,
+    # its address resolved through the trusted proxies, or one presenting the token.
+    metrics_allow: Annotated[list[str], NoDecode] = Field(
+        default=["127.0.0.0/8", "::1"],
+        description="client networks served GET /metrics without the token; empty: token only",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token that reads GET /metrics from any address"
+    )
     ipv6_rate_limit_prefix: int = Field(
         default=DEFAULT_IPV6_PREFIX,
         ge=32,
@@ -180,6 +193,12 @@ class Settings(BaseSettings):
     keyring_poll_interval: float = Field(
         default=5.0, ge=0.1, le=60.0, description="seconds between keyring and revoke-all checks"
     )
+    revocation_poll_interval: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=60.0,
+        description="seconds within which every process applies a revocation from the database",
+    )
     lockout: bool = Field(
         default=True, description="lock an account for a while after repeated failed logins"
     )
@@ -197,6 +216,14 @@ class Settings(BaseSettings):
     )
     https: Literal["refuse", "redirect", "off"] = Field(
         default="refuse", description="in production, what a plain-HTTP request gets"
+    )
+    max_request_body: int = Field(
+        default=64 * 1024,
+        # The largest valid body (login: a 320-character email, a 1024-character password and
+        # a device token, each character JSON-escaped) is under 20 KiB.
+        ge=32 * 1024,
+        le=1024 * 1024,
+        description="largest request body of the auth API, bytes; larger ones are refused (413)",
     )
     mfa: bool = Field(default=True, description="TOTP second factor for users who enrol")
     rate_limit_mfa: int = Field(
@@ -232,7 +259,7 @@ class Settings(BaseSettings):
     # Where each explicitly set value came from: "argument", "env", ".env" or "toml".
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
     def _trusted_proxies(cls, value: object) -> list[str]:
         """Comma-separated or a JSON list (environment, .env), a list (TOML, arguments); each
@@ -303,6 +330,7 @@ class Settings(BaseSettings):
         if toml_keys & SECRET_FIELDS:
             settings._check_config_file()
         settings._check_unknown_names(toml_keys)
+        settings._check_metrics_token()
         return settings
 
     def _check_unknown_names(self, toml_keys: set[str]) -> None:
@@ -325,6 +353,22 @@ class Settings(BaseSettings):
             if any(unknown):
                 message = "; ".join(problem for problem in unknown if problem)
                 warnings.warn(f"{DOTENV_FILE}: {message}", SecurityWarning, stacklevel=3)
+
+    def _check_metrics_token(self) -> None:
+        """The scrape token reads the counters from any address: held to the HMAC secret's
+        strength rules, and to the characters a bearer token can carry (RFC 6750 b64token),
+        since a scraper could not send any other."""
+        if self.metrics_token is None:
+            return
+        token = self.metrics_token.get_secret_value()
+        if not re.fullmatch(r"[A-Za-z0-9._~+/-]+=*", token):
+            raise ConfigurationError(
+                f"{ENV_PREFIX}METRICS_TOKEN must be letters, digits and -._~+/ (a bearer "
+                "token); make one with: jwtauth secret generate"
+            )
+        strength = assess_secret(token.encode("ascii"))
+        if not strength.ok:
+            self.refuse_or_warn(WeakSecretError(f"{ENV_PREFIX}METRICS_TOKEN: {strength.reason}"))
 
     def _check_config_file(self) -> None:
         path = _config_file()

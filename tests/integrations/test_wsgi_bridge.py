@@ -71,7 +71,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(
     environ["wsgi.input"] = Unreadable()
     reply = call_asgi(auth[1], auth[0].app, environ)
     assert reply.status == 413
-    assert dict(reply.headers)["Content-Type"] == "application/problem+json"
+    assert {k.lower(): v for k, v in reply.headers}["content-type"] == "application/problem+json"
 
 
 @pytest.mark.parametrize("length", ["-1", "twelve"])

@@ -9,19 +9,24 @@ asgiref: both run the ASGI app on a loop of their own, apart from the stores').
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from jwtauth.integrations._http import PROBLEM_JSON
+from jwtauth.config import Settings
 from jwtauth.integrations._sync import SyncRuntime
-from jwtauth.tokens.encoding import json_dumps
 
 __all__ = ["MAX_BODY", "Reply", "call_asgi"]
 
-MAX_BODY = 64 * 1024
-"""The largest request body the auth routes read (every one of them takes a small JSON
-object); a larger one is refused with 413 before it is read."""
+MAX_BODY: Final[int] = Settings.model_fields["max_request_body"].default
+"""The default of ``JWTAUTH_MAX_REQUEST_BODY``: the most a host reads ahead for the auth routes
+(a hook may have spent the WSGI stream). The limit itself is the embedded app's
+:class:`~jwtauth.server.middleware.BodyLimitMiddleware`, with the configured value, which this
+bridge feeds chunk by chunk, so the two cannot disagree."""
+
+_CHUNK = 16 * 1024
 
 ASGIApp = Any  # starlette.types.ASGIApp, without importing a framework here
 
@@ -40,18 +45,16 @@ def call_asgi(runtime: SyncRuntime, app: ASGIApp, environ: Mapping[str, Any]) ->
 
     The path the app sees is the whole path (``SCRIPT_NAME`` + ``PATH_INFO``) with
     ``SCRIPT_NAME`` as its root path; the client address is ``REMOTE_ADDR``, which the auth
-    app resolves through its trusted proxies as the server does.
+    app resolves through its trusted proxies as the server does. The body is read as the app
+    pulls it, up to ``CONTENT_LENGTH`` (PEP 3333), so the app's body limit decides how much is
+    read: a declared length over it is refused before anything is.
     """
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return _problem(400, "The Content-Length header is not a number.")
-    if length < 0:
-        return _problem(400, "The Content-Length header is not a number.")
-    if length > MAX_BODY:
-        return _problem(413, f"The request body exceeds {MAX_BODY} bytes.")
-    body = environ["wsgi.input"].read(length) if length else b""
-    return runtime.call(_run(app, _scope(environ), body))
+        length = 0  # the app sees the header and refuses it (400)
+    stream = environ["wsgi.input"] if length > 0 else None
+    return runtime.call(_run(app, _scope(environ), stream, max(length, 0)))
 
 
 def _scope(environ: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,18 +87,27 @@ def _scope(environ: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _run(app: ASGIApp, scope: dict[str, Any], body: bytes) -> Reply:
+async def _run(app: ASGIApp, scope: dict[str, Any], stream: Any, length: int) -> Reply:
     status = 500
     headers: list[tuple[str, str]] = []
     chunks: list[bytes] = []
-    delivered = False
+    remaining = length
+    finished = False
 
     async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if delivered:  # the body was read: the next event is the end of the request
+        nonlocal remaining, finished
+        if finished:  # the body was read: the next event is the end of the request
             return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        chunk = b""
+        if stream is not None and remaining > 0:
+            size = min(remaining, _CHUNK)
+            if isinstance(stream, io.BytesIO):  # read ahead by the host: already in memory
+                chunk = stream.read(size)
+            else:  # a socket: a slow client must not stall the loop the stores run on
+                chunk = await asyncio.to_thread(stream.read, size)
+            remaining -= len(chunk)
+        finished = not chunk or remaining <= 0
+        return {"type": "http.request", "body": chunk, "more_body": not finished}
 
     async def send(message: Mapping[str, Any]) -> None:
         nonlocal status
@@ -110,11 +122,3 @@ async def _run(app: ASGIApp, scope: dict[str, Any], body: bytes) -> Reply:
 
     await app(scope, receive, send)
     return Reply(status, headers, b"".join(chunks))
-
-
-def _problem(status: int, detail: str) -> Reply:
-    titles = {400: "Bad Request", 413: "Content Too Large"}
-    body = json_dumps(
-        {"type": "about:blank", "title": titles[status], "status": status, "detail": detail}
-    )
-    return Reply(status, [("Content-Type", PROBLEM_JSON), ("Cache-Control", "no-store")], body)

@@ -27,7 +27,7 @@ from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.auth.service import AuthService, ClaimsHook, ServicePolicy, load_claims_hook
 from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError
-from jwtauth.integrations._http import Authenticator, Managed, mark_public
+from jwtauth.integrations._http import Authenticator, mark_public
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.keys.managed import keyring_source
 from jwtauth.manager import TokenManager
@@ -35,19 +35,25 @@ from jwtauth.ratelimit import MemoryRateLimiter, RatePolicy, TrustedProxies
 from jwtauth.redaction import install_redaction
 from jwtauth.redis_namespace import redis_namespace
 from jwtauth.server.deps import ServerState
-from jwtauth.server.metrics import ServerMetrics
-from jwtauth.server.middleware import HTTPSRequiredMiddleware, SecurityHeadersMiddleware
+from jwtauth.server.metrics import MetricsAccess, ServerMetrics
+from jwtauth.server.middleware import (
+    BodyLimitMiddleware,
+    HTTPSRequiredMiddleware,
+    SecurityHeadersMiddleware,
+)
+from jwtauth.server.openapi import document
 from jwtauth.server.problems import install_problem_handlers, problem
 from jwtauth.server.routes import auth, claims, mfa, wellknown
 from jwtauth.server.throttle import Throttle
 from jwtauth.server.transport import Transport
+from jwtauth.stores.durable import DurableRevocationStore, PropagatingStore
 from jwtauth.stores.keyring_sync import open_keyring
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_database import head_revision, upgrade
 from jwtauth.stores.sql_lockout import SQLLockoutStore
 from jwtauth.stores.sql_mfa import SQLMfaStore
-from jwtauth.types import LockoutPolicy, RevocationStore, UserProvider
+from jwtauth.types import LockoutPolicy, UserProvider
 
 __all__ = ["MOUNTED_PREFIXES", "EmbeddedAuth"]
 
@@ -81,15 +87,24 @@ def _rate_limiter(settings: Settings, issuer: str) -> Any:
     return RedisRateLimiter(settings.redis_url.get_secret_value(), namespace=namespace)
 
 
-def _revocation_store(settings: Settings, issuer: str) -> RevocationStore:
+def _revocation_store(settings: Settings, issuer: str) -> DurableRevocationStore:
+    # The database is the source of truth; Redis (or this process's memory) only propagates
+    # (issue 14). The SQL store is bound at start, when it exists.
+    propagation: PropagatingStore
     if settings.redis_url is None:
-        return MemoryRevocationStore()
-    from jwtauth.stores.redis import RedisRevocationStore  # noqa: PLC0415 - optional backend
+        propagation = MemoryRevocationStore(max_token_lifetime=settings.session_ttl)
+    else:
+        from jwtauth.stores.redis import RedisRevocationStore  # noqa: PLC0415 - optional backend
 
-    return RedisRevocationStore(
-        settings.redis_url.get_secret_value(),
-        namespace=redis_namespace(settings.redis_namespace, issuer),
+        propagation = RedisRevocationStore(
+            settings.redis_url.get_secret_value(),
+            namespace=redis_namespace(settings.redis_namespace, issuer),
+            max_token_lifetime=settings.session_ttl,
+        )
+    return DurableRevocationStore(
+        propagation,
         max_token_lifetime=settings.session_ttl,
+        poll_interval=settings.revocation_poll_interval,
     )
 
 
@@ -181,6 +196,9 @@ class EmbeddedAuth:
         # http://evil.example/auth/login re-sends the password there (issue 13, item 3).
         app.router.redirect_slashes = False
         install_problem_handlers(app)
+        # Innermost: a refusal above (HTTPS, not started) reads no body at all; every route
+        # behind it gets at most the limit, however the body is framed (issue 13, item 11).
+        app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body)
         origin = settings.https_origin(self.issuer)
         if origin is not None:
             app.add_middleware(
@@ -202,7 +220,7 @@ class EmbeddedAuth:
         app.include_router(wellknown.router)
         if settings.mfa:
             mfa.install(app)
-        _document(app, claims.PATH, claims.OPENAPI)
+        document(app, settings, {claims.PATH: claims.OPENAPI})
         return app
 
     @property
@@ -258,20 +276,25 @@ class EmbeddedAuth:
                     "the database schema is not current; run: jwtauth db upgrade"
                 )
             revocations = self.revocations
-            if isinstance(revocations, Managed):
-                await revocations.start()
-                stack.push_async_callback(_quietly, revocations.close)
+            revocations.bind(store)  # the rows live beside the sessions they revoke
+            await revocations.start()  # the propagation store's too, then every live row
+            stack.push_async_callback(_quietly, revocations.close)
             keys = await open_keyring(store, self._keyring)  # decision 017
             service = self._service(store)
             # Building it sets service.second_factor: login then challenges enrolled users.
             mfa_service = MfaService(service, SQLMfaStore(store)) if settings.mfa else None
             limiter = _rate_limiter(settings, self.issuer)
             stack.push_async_callback(_quietly, limiter.close)
-            metrics = ServerMetrics()
+            metrics = ServerMetrics(
+                MetricsAccess.configure(settings.metrics_allow, settings.metrics_token)
+            )
             metrics.start()
             stack.callback(metrics.stop)
             # Installs the loaded keyring into self.tokens and keeps it current (rotation).
-            await stack.enter_async_context(keys.following(self.tokens, revocations))
+            # The revoke-all cut-off is durable in the keyring table already: applied to the
+            # views (and Redis) only, not recorded again by every process at every start.
+            following = keys.following(self.tokens, revocations.propagation)
+            await stack.enter_async_context(following)
             throttle = Throttle(limiter, _policies(settings), enabled=settings.rate_limits)
             transport = Transport.configure(
                 cookies=settings.cookie_transport, fingerprint=settings.token_fingerprint
@@ -389,17 +412,3 @@ async def _quietly(close: Any) -> None:
     if close is not None:
         with contextlib.suppress(Exception):
             await close()
-
-
-def _document(app: FastAPI, path: str, item: dict[str, Any]) -> None:
-    """Add a plain Starlette route's path item to the OpenAPI schema FastAPI generates."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = generate()
-            schema["paths"] = {path: item, **schema["paths"]}
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

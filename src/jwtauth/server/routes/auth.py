@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from jwtauth.auth.service import ClientInfo, MfaChallenge, TokenPair, normalise_
 from jwtauth.ratelimit.addresses import address_key
 from jwtauth.server.deps import Authenticated, ServerState, client_info, state_of
 from jwtauth.server.metrics import route_of
+from jwtauth.server.openapi import problems, redirect
 from jwtauth.server.problems import problem
 from jwtauth.server.schemas import (
     CookieSession,
@@ -25,21 +27,20 @@ from jwtauth.server.schemas import (
     UserOut,
 )
 
-__all__ = ["Delivered", "deliver", "limit", "router", "succeeded"]
+__all__ = ["SESSION_ID", "Delivered", "deliver", "limit", "router", "succeeded"]
+
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+"""The shape of a session id (``secrets.token_hex(16)``, the login's); any other path id is
+answered 404 as an unknown session is."""
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 Client = Annotated[ClientInfo, Depends(client_info)]
-_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, invalid, expired or revoked token"}
-}
-_THROTTLED: dict[int | str, dict[str, Any]] = {
-    429: {"description": "Rate limited; see Retry-After and the RateLimit headers"}
-}
-
-
-_FORBIDDEN: dict[int | str, dict[str, Any]] = {
-    403: {"description": "Cookie transport: the X-CSRF-Token header is missing or wrong"}
-}
+# The error answers of each operation (docs/api.md), for the OpenAPI document.
+_CSRF = (
+    "Cookie transport: the X-CSRF-Token header is missing or wrong (`csrf_failed`); or "
+    "production over plain HTTP (`https_required`)"
+)
+_WEAK = "Invalid email or weak password (`weak_password`); `errors` names invalid fields"
 Delivered = TokenResponse | CookieSession
 
 
@@ -99,7 +100,20 @@ def succeeded(request: Request) -> None:
 
 
 @router.post(
-    "/register", status_code=status.HTTP_201_CREATED, response_model=UserOut, responses=_THROTTLED
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=problems(
+        400,
+        403,
+        404,
+        409,
+        422,
+        429,
+        500,
+        503,
+        described={404: "Registration is off here", 409: "Email taken", 422: _WEAK},
+    ),
 )
 async def register(
     body: Credentials, request: Request, response: Response, client: Client
@@ -117,7 +131,19 @@ async def register(
     "/login",
     response_model=Delivered | MfaChallengeOut,
     response_model_exclude_none=True,
-    responses={**_UNAUTHORIZED, **_THROTTLED},
+    responses=problems(
+        400,
+        401,
+        403,
+        422,
+        429,
+        500,
+        503,
+        described={
+            401: "Bad credentials: one answer for an unknown email and a wrong password",
+            429: "Throttled, or the account name is locked (`account_locked`); see Retry-After",
+        },
+    ),
 )
 async def login(body: LoginRequest, request: Request, response: Response, client: Client) -> Any:
     """Exchange email and password for an access token and a refresh token (or, with TOTP
@@ -151,7 +177,16 @@ async def login(body: LoginRequest, request: Request, response: Response, client
 @router.post(
     "/refresh",
     response_model=Delivered,
-    responses={**_UNAUTHORIZED, **_FORBIDDEN, **_THROTTLED},
+    responses=problems(
+        400,
+        401,
+        403,
+        422,
+        429,
+        500,
+        503,
+        described={401: "Unknown, expired, revoked or reused refresh token", 403: _CSRF},
+    ),
 )
 async def refresh(
     request: Request, response: Response, client: Client, body: RefreshRequest | None = None
@@ -184,7 +219,9 @@ async def refresh(
 
 
 @router.post(
-    "/logout", status_code=status.HTTP_204_NO_CONTENT, responses={**_UNAUTHORIZED, **_FORBIDDEN}
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(400, 401, 403, 422, 500, 503, described={403: _CSRF}, challenge=True),
 )
 async def logout(
     claims: Authenticated, request: Request, body: LogoutRequest | None = None
@@ -200,7 +237,7 @@ async def logout(
 @router.post(
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_UNAUTHORIZED, **_FORBIDDEN},
+    responses=problems(401, 403, 500, 503, described={403: _CSRF}, challenge=True),
 )
 async def logout_all(claims: Authenticated, request: Request) -> Response:
     """Revoke every session and every access token of the user."""
@@ -211,7 +248,11 @@ async def logout_all(claims: Authenticated, request: Request) -> Response:
     return answer
 
 
-@router.get("/me", response_model=UserOut, responses=_UNAUTHORIZED)
+@router.get(
+    "/me",
+    response_model=UserOut,
+    responses={**problems(401, 403, 500, 503, challenge=True), **redirect()},
+)
 async def me(claims: Authenticated, request: Request) -> UserOut:
     """The user the access token speaks for."""
     user = await state_of(request).service.current_user(claims)
@@ -221,7 +262,20 @@ async def me(claims: Authenticated, request: Request) -> UserOut:
 @router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_UNAUTHORIZED, **_FORBIDDEN, **_THROTTLED},
+    responses=problems(
+        400,
+        401,
+        403,
+        422,
+        429,
+        500,
+        503,
+        described={
+            401: "Missing, invalid, expired or revoked token, or a wrong current password",
+            403: _CSRF,
+            422: "Weak new password (`weak_password`); `errors` names invalid fields",
+        },
+    ),
 )
 async def change_password(
     body: PasswordChange, claims: Authenticated, request: Request, response: Response
@@ -235,7 +289,11 @@ async def change_password(
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=limits)
 
 
-@router.get("/sessions", response_model=list[SessionOut], responses=_UNAUTHORIZED)
+@router.get(
+    "/sessions",
+    response_model=list[SessionOut],
+    responses={**problems(401, 403, 500, 503, challenge=True), **redirect()},
+)
 async def sessions(claims: Authenticated, request: Request) -> list[SessionOut]:
     """The user's live sessions; ``current`` marks the one this token belongs to."""
     current = claims.get("sid")
@@ -255,10 +313,21 @@ async def sessions(claims: Authenticated, request: Request) -> list[SessionOut]:
 @router.delete(
     "/sessions/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_UNAUTHORIZED, **_FORBIDDEN, 404: {"description": "No such session"}},
+    responses=problems(
+        401,
+        403,
+        404,
+        500,
+        503,
+        described={403: _CSRF, 404: "No such session of the user (`session_not_found`)"},
+        challenge=True,
+    ),
 )
 async def revoke_session(session_id: str, claims: Authenticated, request: Request) -> Response:
     """End one of the user's sessions."""
-    if not await state_of(request).service.revoke_session(claims, session_id):
+    # Checked before any store sees it: a NUL in a text parameter is an error on PostgreSQL
+    # (a 500 and a reset connection, issue 13 item 10); no such id can name a session anyway.
+    shaped = SESSION_ID.fullmatch(session_id) is not None
+    if not shaped or not await state_of(request).service.revoke_session(claims, session_id):
         return problem(404, "No such session.", code="session_not_found")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
