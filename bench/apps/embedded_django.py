@@ -58,7 +58,7 @@ if os.environ.get("BENCH_REDIS_URL"):
 
 settings.configure(
     DEBUG=True,
-    SECRET_KEY="bench-only-" + "d" * 50,
+    SECRET_KEY="bench-only-" + "d" * 50,  # pragma: allowlist secret
     ALLOWED_HOSTS=["127.0.0.1"],
     ROOT_URLCONF=__name__,
     INSTALLED_APPS=[

@@ -20,7 +20,7 @@ from tests.live import live_server
 
 POLL = 1.0  # JWTAUTH_REVOCATION_POLL_INTERVAL of every process below
 BOUND = POLL + 4.0  # the poll, plus a loaded machine's scheduling and one query
-PASSWORD = "correct horse battery staple"  # a test user's
+PASSWORD = "correct horse battery staple"  # a test user's  # pragma: allowlist secret
 
 
 def environment(database_url: str, redis: PrivateRedis | None = None) -> dict[str, str]:
