@@ -19,7 +19,7 @@ the embedded auth is unavailable. Without the embedded auth (verify-only setting
 ``jwtauth[server]``, a database its tables cannot live in) mounting these views stops the
 URLconf from loading (``ImproperlyConfigured``, naming what is missing): they never fall back
 to JWT refresh tokens rotated through the revocation store, which several concurrent refreshes
-could all win (docs/decisions/draft-drf-token-views.md).
+could all win (docs/decisions/025-drf-token-views-on-the-service.md).
 """
 
 from __future__ import annotations
