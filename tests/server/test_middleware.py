@@ -82,6 +82,7 @@ def _production(mode: str, *, peer: str, base: str = "http://testserver") -> htt
             Route("/auth/x", _cached, methods=["GET", "POST"]),
             Route("/healthz", _cached),
             Route("/readyz", _cached),
+            Route("/metrics", _cached),
         ]
     )
     required = HTTPSRequiredMiddleware(
@@ -101,6 +102,28 @@ async def test_plain_http_posts_are_refused(mode: str) -> None:
     assert refused.json()["type"] == "urn:jwtauth:problem:https_required"
     assert refused.headers["x-content-type-options"] == "nosniff"  # still a server answer
     assert "strict-transport-security" not in refused.headers  # never over plain HTTP
+
+
+@pytest.mark.parametrize("mode", ["refuse", "redirect"])
+@pytest.mark.parametrize("peer", ["127.0.0.1", "::1"])
+async def test_a_loopback_scrape_of_metrics_passes_in_clear(mode: str, peer: str) -> None:
+    # The scraper beside the server: its plain-HTTP request never crosses a network, and
+    # /metrics decides for itself who reads it.
+    async with _production(mode, peer=peer) as client:
+        scraped = await client.get("/metrics")
+    assert scraped.status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["refuse", "redirect"])
+async def test_metrics_in_clear_from_beyond_the_proxy_is_still_refused(mode: str) -> None:
+    # The proxy on loopback forwards a plain-HTTP request of an internet client: not local.
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "http"}
+    async with _production(mode, peer="127.0.0.1") as client:
+        proxied = await client.get("/metrics", headers=forwarded)
+    async with _production(mode, peer="198.51.100.9") as client:
+        direct = await client.get("/metrics")
+    expected = 403 if mode == "refuse" else 308
+    assert (proxied.status_code, direct.status_code) == (expected, expected)
 
 
 async def test_redirect_mode_sends_gets_to_the_configured_origin_not_the_host_header() -> None:

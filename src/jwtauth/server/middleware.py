@@ -4,6 +4,7 @@ trusted proxies."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from urllib.parse import quote
 
@@ -152,6 +153,10 @@ class HTTPSRequiredMiddleware:
     A request-target that is not a path (``.evil.example``, ``@evil.example``, the absolute form
     ``http://evil.example/x``) is a ``400``: glued to the origin it would name another host.
     Whether a request is HTTPS is :func:`request_is_https`'s answer (trusted proxies only).
+
+    Two exceptions pass in clear: the probes (``/healthz``, ``/readyz``), and ``/metrics`` from
+    a loopback client as resolved through the trusted proxies, the scraper beside the server;
+    its request never crosses a network, and ``/metrics`` itself decides who reads it.
     """
 
     def __init__(
@@ -172,6 +177,7 @@ class HTTPSRequiredMiddleware:
             scope["type"] != "http"
             or scope.get("path", "") in _PROBES
             or request_is_https(scope, self.trusted_proxies)
+            or self._local_scrape(scope)
         ):
             await self.app(scope, receive, send)
             return
@@ -188,6 +194,12 @@ class HTTPSRequiredMiddleware:
             return
         refusal = problem(403, "This server accepts HTTPS requests only.", code="https_required")
         await refusal(scope, receive, send)
+
+    def _local_scrape(self, scope: Scope) -> bool:
+        if scope.get("path", "") != "/metrics":
+            return False
+        address = client_address(scope, self.trusted_proxies)
+        return address is not None and ipaddress.ip_address(address).is_loopback
 
     def _target(self, scope: Scope) -> str | None:
         """The origin and the request's path and query; ``None`` when the path is not one.
