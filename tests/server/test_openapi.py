@@ -95,6 +95,18 @@ def test_the_contracts_errors_are_declared(tmp_path: Path, clean_env: None) -> N
         assert challenge["required"] is True, path
 
 
+def test_the_body_limit_is_declared_on_every_operation_with_a_body(
+    tmp_path: Path, clean_env: None
+) -> None:
+    document = _document(tmp_path, max_request_body=40960)
+    posts = [(p, o) for p, m, o in _operations(document) if m in ("post", "put", "patch")]
+    assert posts
+    for path, operation in posts:
+        too_large = operation["responses"]["413"]
+        assert too_large["content"] == PROBLEM_CONTENT, path
+        assert "40960 bytes" in too_large["description"], path
+
+
 def test_the_password_rules_in_force_are_in_the_schema(tmp_path: Path, clean_env: None) -> None:
     schemas = _document(tmp_path, password_min_length=16)["components"]["schemas"]
     for model, field in (("Credentials", "password"), ("PasswordChange", "new_password")):
@@ -161,6 +173,9 @@ async def test_real_error_answers_conform_to_the_document(tmp_path: Path, clean_
         check("post", "/auth/register", 429, await http.post("/auth/register", json=weak))
         unreadable = await http.post("/auth/login", content=b"\xff", headers=json_type)
         check("post", "/auth/login", 400, unreadable)
+        oversized = b"[" + b" " * settings.max_request_body + b"]"
+        too_large = await http.post("/auth/login", content=oversized, headers=json_type)
+        check("post", "/auth/login", 413, too_large)
         check("post", "/auth/login", 422, await http.post("/auth/login", json={"email": "x"}))
         wrong = {**alice, "password": "not the password"}  # pragma: allowlist secret
         check("post", "/auth/login", 401, await http.post("/auth/login", json=wrong))

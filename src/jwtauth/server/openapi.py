@@ -127,6 +127,7 @@ def document(app: FastAPI, settings: Settings, paths: Mapping[str, dict[str, Any
             _problem_schemas(schema)
             _password_rules(schema, settings)
             _one_factor(schema)
+            _body_limit(schema, settings)
             if not settings.cookie_transport:
                 _refresh_body_required(schema)
             app.openapi_schema = schema
@@ -174,6 +175,19 @@ def _password_rules(schema: dict[str, Any], settings: Settings) -> None:
     for model, field in (("Credentials", "password"), ("PasswordChange", "new_password")):
         if model in components:
             components[model]["properties"][field].update(rules)
+
+
+def _body_limit(schema: dict[str, Any], settings: Settings) -> None:
+    """The ``413`` of :class:`~jwtauth.server.middleware.BodyLimitMiddleware`, on every
+    operation that takes a body; it answers before any route runs, so no route declares it."""
+    described = (
+        f"The body is over {settings.max_request_body} bytes (`content_too_large`, "
+        "`JWTAUTH_MAX_REQUEST_BODY`); the connection is closed"
+    )
+    for item in schema["paths"].values():
+        for method, operation in item.items():
+            if method in ("post", "put", "patch"):
+                operation.setdefault("responses", {})["413"] = _problem_response(described, {})
 
 
 def _one_factor(schema: dict[str, Any]) -> None:
