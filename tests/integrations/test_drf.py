@@ -27,7 +27,7 @@ from django.apps import apps  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.management.base import CommandError  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
@@ -41,6 +41,7 @@ from jwtauth.integrations.django_app.conf import parse  # noqa: E402
 from jwtauth.integrations.django_app.routes import audit_routes  # noqa: E402
 from jwtauth.redaction import RedactingFilter  # noqa: E402
 from jwtauth.redis_namespace import redis_namespace  # noqa: E402
+from jwtauth.stores.durable import DurableRevocationStore  # noqa: E402
 from tests.integrations.contract import (  # noqa: E402
     CASES,
     PROTECTED,
@@ -342,6 +343,25 @@ def test_a_deactivated_user_is_refused_by_a_stateless_service_too(
         user.is_active = False
         user.save()  # the signal writes a subject cut-off to the revocation store
         assert me(client, access) == 401
+
+
+def test_a_user_changed_in_a_transaction_is_revoked_at_commit_not_before(
+    user: Any, client: APIClient
+) -> None:
+    # The cut-off is written by the auth's own connection; inside the project's transaction it
+    # waited for that transaction's SQLite write lock (10 s, then no revocation at all).
+    with override_settings(JWTAUTH=jwtauth_settings(USER="stateless")):
+        rolled_back, committed = obtain(client)["access"], obtain(client)["access"]
+        with transaction.atomic():
+            user.is_active = False
+            user.save()
+            transaction.set_rollback(True)  # the change is not made
+        assert me(client, rolled_back) == 200  # nothing was revoked for a change not made
+        with transaction.atomic():
+            user.is_active = False
+            user.save()
+        assert me(client, committed) == 401
+        assert me(client, rolled_back) == 401
 
 
 def test_a_deleted_user_is_refused(user: Any, client: APIClient) -> None:
@@ -736,5 +756,6 @@ def test_the_runtime_and_the_auth_api_share_one_redis_namespace(redis_url: str) 
             runtime_store = state.runtime.revocations
             assert runtime_store is state.auth.revocations
             expected = extra.get("REDIS_NAMESPACE") or redis_namespace(None, state.options.issuer)
-            assert runtime_store._prefix == f"jwtauth:{expected}:rev:"
+            assert isinstance(runtime_store, DurableRevocationStore)
+            assert runtime_store.propagation._prefix == f"jwtauth:{expected}:rev:"  # type: ignore[attr-defined]
     config().reset()

@@ -20,6 +20,7 @@ from django.apps import AppConfig, apps  # type: ignore[import-untyped]
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
+from django.db import transaction  # type: ignore[import-untyped]
 from django.db.models.signals import post_delete, post_save  # type: ignore[import-untyped]
 
 from jwtauth.errors import ConfigurationError, JWTAuthError, SecurityWarning
@@ -154,11 +155,25 @@ class JWTAuthConfig(AppConfig):  # type: ignore[misc]
 
     # Users ----------------------------------------------------------------------------------
 
-    def _user_saved(self, *, instance: Any, **kwargs: Any) -> None:
-        self.user_changed(instance, gone=not getattr(instance, "is_active", True))
+    def _user_saved(self, *, instance: Any, using: str | None = None, **kwargs: Any) -> None:
+        self._after_commit(instance, using, gone=not getattr(instance, "is_active", True))
 
-    def _user_deleted(self, *, instance: Any, **kwargs: Any) -> None:
-        self.user_changed(instance, gone=True)
+    def _user_deleted(self, *, instance: Any, using: str | None = None, **kwargs: Any) -> None:
+        self._after_commit(instance, using, gone=True)
+
+    def _after_commit(self, user: Any, using: str | None, *, gone: bool) -> None:
+        """:meth:`user_changed` once the save or delete is committed (at once in autocommit).
+
+        Never inside the project's transaction: the cut-off is written by the auth's own
+        connection to the same database, which on SQLite waits for the write lock that the
+        transaction holds until this handler returns (a delete blocked for the store's timeout,
+        then left unrevoked). A rolled-back change revokes nothing, as it should."""
+        current = self._state
+        if current is None:
+            return
+        # Now as well: this process stops serving the cached row before the commit.
+        current.users.discard(str(getattr(user, current.options.user_id_field)))
+        transaction.on_commit(lambda: self.user_changed(user, gone=gone), using=using)
 
     def user_changed(self, user: Any, *, gone: bool) -> None:
         """Drop ``user`` from this process's cache; when deactivated or deleted, also revoke
