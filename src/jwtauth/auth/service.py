@@ -36,6 +36,7 @@ from jwtauth.types import (
     Clock,
     RefreshTokenStore,
     RevocationStore,
+    Rotation,
     SessionRecord,
     UserProvider,
     UserRecord,
@@ -47,6 +48,7 @@ __all__ = [
     "ClaimsHook",
     "ClientInfo",
     "MfaChallenge",
+    "RotationRevocations",
     "SecondFactor",
     "SessionRevocations",
     "TokenPair",
@@ -203,6 +205,26 @@ class SessionRevocations(Protocol):
     ) -> list[str]:
         """End every live session of the user but ``keep``, revoking each one's tokens until
         ``until`` and/or every token issued before ``cut_off()``, in one transaction."""
+        ...
+
+
+@runtime_checkable
+class RotationRevocations(SessionRevocations, Protocol):
+    """A :class:`SessionRevocations` that also rotates refresh tokens in its transaction: a
+    reused token's family is revoked, and its session's access tokens with it, in one commit,
+    so a thief's access token never outlives the family for want of a second write."""
+
+    async def rotate(
+        self,
+        issuer: str,
+        token_hash: bytes,
+        new_hash: bytes,
+        new_expires_at: float,
+        now: float,
+        *,
+        until: float,
+    ) -> Rotation:
+        """The refresh store's rotation; on reuse the session is revoked until ``until``."""
         ...
 
 
@@ -449,14 +471,17 @@ class AuthService:
         now = self.clock()
         new_token = _new_refresh_token()
         new_expires = now + self.policy.refresh_ttl
-        outcome = await self.refresh_store.rotate(
-            hash_refresh_token(refresh_token), hash_refresh_token(new_token), new_expires, now
-        )
+        hashes = hash_refresh_token(refresh_token), hash_refresh_token(new_token)
+        until = now + self.policy.access_ttl
+        joint = self._joint()
+        if isinstance(joint, RotationRevocations):
+            outcome = await joint.rotate(self.issuer, *hashes, new_expires, now, until=until)
+        else:
+            outcome = await self.refresh_store.rotate(*hashes, new_expires, now)
         session = outcome.session
         if outcome.status == "reused" and session is not None:
-            await self.revocations.revoke_session(
-                self.issuer, session.id, now + self.policy.access_ttl
-            )
+            if not isinstance(joint, RotationRevocations):
+                await self.revocations.revoke_session(self.issuer, session.id, until)
             security_log.warning(
                 "refresh token reuse: session revoked",
                 extra={

@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_revocations import Revocation, SQLRevocationLog
-from jwtauth.types import Clock, RevocationStore, RevocationView
+from jwtauth.types import Clock, RevocationStore, RevocationView, Rotation
 
 __all__ = ["DurableRevocationStore", "PropagatingStore"]
 
@@ -293,6 +293,33 @@ class DurableRevocationStore:
         ended = await self._sql().store.revoke_sessions(user_id, keep=keep, then=record)
         await self._propagate(written)
         return ended
+
+    async def rotate(
+        self,
+        issuer: str,
+        token_hash: bytes,
+        new_hash: bytes,
+        new_expires_at: float,
+        now: float,
+        *,
+        until: float,
+    ) -> Rotation:
+        """The SQL store's refresh-token rotation; when the token was reused, its family's
+        session revocation (until ``until``) is recorded in the rotation's transaction and then
+        propagated. So a reuse never ends the family while the thief's access tokens stay
+        valid for want of a second write (Redis down, the database gone between the two)."""
+        written: list[Revocation] = []
+
+        async def record(connection: AsyncConnection, ended: list[str]) -> None:
+            rows = [self._until("sid", issuer, sid, until) for sid in ended]
+            await SQLRevocationLog.insert(connection, rows, self._clock())
+            written.extend(rows)
+
+        outcome = await self._sql().store.rotate(
+            token_hash, new_hash, new_expires_at, now, on_reuse=record
+        )
+        await self._propagate(written)
+        return outcome
 
     # Writing -----------------------------------------------------------------------------------
 

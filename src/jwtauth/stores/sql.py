@@ -294,7 +294,13 @@ class SQLStore:
         return owner
 
     async def rotate(
-        self, token_hash: bytes, new_hash: bytes, new_expires_at: float, now: float
+        self,
+        token_hash: bytes,
+        new_hash: bytes,
+        new_expires_at: float,
+        now: float,
+        *,
+        on_reuse: SessionsEnded | None = None,
     ) -> Rotation:
         """Atomically replace an active token by a new one of the same family.
 
@@ -304,7 +310,8 @@ class SQLStore:
         whole family; ``Rotation("invalid")`` otherwise (unknown, expired, revoked, or its
         session is over). One transaction; the compare-and-set is the first statement, so on
         PostgreSQL concurrent callers queue on the token's row lock and on SQLite on the write
-        lock, and every loser then sees the token rotated.
+        lock, and every loser then sees the token rotated. ``on_reuse`` runs in the same
+        transaction, with the revoked family's session id, when the token was reused.
         """
         async with self.write() as connection:
             claimed = (
@@ -320,7 +327,7 @@ class SQLStore:
                 )
             ).scalar_one_or_none()
             if claimed is None:
-                return await self._refused(connection, token_hash, now)
+                return await self._refused(connection, token_hash, now, on_reuse)
             # Lock order: the token row above, then the session row, as revocation does too.
             session = (
                 await connection.execute(
@@ -358,7 +365,11 @@ class SQLStore:
             return Rotation("rotated", record)
 
     async def _refused(
-        self, connection: AsyncConnection, token_hash: bytes, now: float
+        self,
+        connection: AsyncConnection,
+        token_hash: bytes,
+        now: float,
+        on_reuse: SessionsEnded | None,
     ) -> Rotation:
         """Why the compare-and-set matched nothing: reuse of a rotated token, or invalid."""
         found = (
@@ -382,6 +393,8 @@ class SQLStore:
                 .returning(*_SESSION_COLUMNS)
             )
         ).one()
+        if on_reuse is not None:
+            await on_reuse(connection, [found.session_id])
         return Rotation("reused", _session(session))
 
     async def _revoke_tokens(
