@@ -308,7 +308,7 @@ def users_unlock(email: Annotated[str, typer.Argument(help="the account's email"
     """End the lockout of an account name and forget its failed logins."""
     import asyncio  # noqa: PLC0415
 
-    from jwtauth.auth.service import account_key  # noqa: PLC0415
+    from jwtauth.auth.service import account_key, normalise_email, user_key  # noqa: PLC0415
     from jwtauth.stores.sql import SQLStore  # noqa: PLC0415
     from jwtauth.stores.sql_lockout import SQLLockoutStore  # noqa: PLC0415
 
@@ -317,7 +317,12 @@ def users_unlock(email: Annotated[str, typer.Argument(help="the account's email"
     async def run() -> bool:
         store = SQLStore(settings.database_url_for_state())
         try:
-            return await SQLLockoutStore(store).clear(account_key(email))
+            lockout = SQLLockoutStore(store)
+            # A known account counts under its user id; the name's own key holds what was
+            # counted while no user had that email.
+            user = await store.by_email(normalise_email(email))
+            cleared = user is not None and await lockout.clear(user_key(user.id))
+            return await lockout.clear(account_key(email)) or cleared
         finally:
             await store.close()
 

@@ -1,6 +1,6 @@
 """Account lockout: failed attempts counted per key, and the lockout they lead to.
 
-One mechanism for the login's account names and the second factor's users (decisions 014, 016):
+One mechanism for the login's accounts and the second factor's users (decisions 014, 016):
 a :class:`~jwtauth.types.LockoutStore` holds the counts, a :class:`~jwtauth.types.LockoutPolicy`
 says when they lock. :class:`Lockout` without a store is switched off and answers as if nothing
 were ever on record.
@@ -31,7 +31,8 @@ class Attempt:
 
 
 class Lockout:
-    """Failed attempts per key (an account name's hash, or a user's second-factor key).
+    """Failed attempts per key (a known account's, whichever name found it; an unknown name's
+    hash; a remembered device's; a user's second-factor key).
 
     Every attempt is reserved (counted as failed) before it is evaluated and cleared if it
     succeeds, so ``policy.threshold`` bounds the guesses evaluated per lockout period however

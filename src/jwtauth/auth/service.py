@@ -58,6 +58,7 @@ __all__ = [
     "issue",
     "load_claims_hook",
     "normalise_email",
+    "user_key",
 ]
 
 security_log = logging.getLogger("jwtauth.security")
@@ -88,8 +89,17 @@ def _device_key(jti: str) -> bytes:
 
 
 def account_key(email: str) -> bytes:
-    """SHA-256 of the normalised email: how lockout records name an account (never in clear)."""
+    """SHA-256 of the normalised name: the lockout key of a name that no user answers to
+    (never in clear). A known account counts under :func:`user_key` instead."""
     return hashlib.sha256(normalise_email(email).encode("utf-8", "surrogatepass")).digest()
+
+
+def user_key(user_id: str) -> bytes:
+    """The lockout key of a known account, whichever name the login typed (its email at
+    ``/auth/login``, its username at a framework's token view): one count per account, so
+    that two login routes do not give a guesser two thresholds (issue 13)."""
+    # 0xFF never occurs in UTF-8, so no typed name's account_key can equal a user's key.
+    return hashlib.sha256(b"\xffjwtauth-user\0" + user_id.encode("utf-8", "surrogatepass")).digest()
 
 
 async def issue(tokens: TokenManager, subject: str, **options: Any) -> str:
@@ -319,10 +329,11 @@ class AuthService:
         cookies). ``remember_device`` puts a new device token into the :class:`TokenPair`.
 
         Raises:
-            AccountLockedError: the account name is locked (unknown emails lock the same way),
-                checked before the password so that a lockout cannot confirm a guess; the
-                attempt is counted before the password is checked, so that no burst of
-                concurrent guesses gets more than the threshold evaluated.
+            AccountLockedError: the account is locked (counted per account, whichever name
+                found it: :func:`user_key`; an unknown name counts and locks the same way under
+                its own key), checked before the password so that a lockout cannot confirm a
+                guess; the attempt is counted before the password is checked, so that no burst
+                of concurrent guesses gets more than the threshold evaluated.
             InvalidCredentialsError: unknown email, wrong password or inactive account.
         """
         user = await self.users.by_email(normalise_email(email))
@@ -357,14 +368,18 @@ class AuthService:
         return await self._open_session(user, client, amr, remember_device=remember_device)
 
     def _lockout_key(self, email: str, user: UserRecord | None, device_token: str | None) -> bytes:
-        if device_token is not None and user is not None:
+        if user is None:
+            # A name no user answers to counts and locks under its own key exactly as an
+            # account does, so that neither says whether the account exists.
+            return account_key(email)
+        if device_token is not None:
             try:
                 claims = self._device_manager().verify(device_token, token_type=DEVICE)
             except TokenError:  # forged, expired, revoked, another type: the account's count
-                return account_key(email)
+                return user_key(user.id)
             if claims["sub"] == user.id:
                 return _device_key(str(claims["jti"]))
-        return account_key(email)
+        return user_key(user.id)
 
     def _device_manager(self) -> TokenManager:
         base = self.tokens

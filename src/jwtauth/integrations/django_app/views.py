@@ -197,7 +197,9 @@ async def _login(
     auth: Any, field: str, account: str, password: str, client: ClientInfo
 ) -> tuple[TokenPair | MfaChallenge, dict[str, str]]:
     server = auth.state
-    # The limits /auth/login counts, on the same buckets: a guesser gains nothing by switching.
+    # The limits /auth/login counts, on the same buckets: per address, and per account name as
+    # typed (a username here, an email there). The lockout behind them counts per account
+    # whichever name is typed (user_key), so switching routes buys no extra guesses.
     headers = await server.throttle.check(
         ("login-ip", address_key(client.ip, server.ipv6_prefix)), ("login-account", account)
     )
