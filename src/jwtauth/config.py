@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     refresh_ttl: int = Field(default=1_209_600, gt=0, description="refresh-token lifetime, seconds")
     issuer: str | None = Field(default=None, description="`iss` of issued tokens")
     audience: str = Field(default="jwtauth", min_length=1, description="`aud` of issued tokens")
+    # What fits a quoted-string of RFC 9110 unescaped: printable ASCII but `"` and `\`.
+    realm: str = Field(
+        default="jwtauth",
+        pattern=r"^[ !#-\[\]-~]{1,128}$",
+        description="`realm` of the `WWW-Authenticate` challenge of every 401",
+    )
     leeway: float = Field(default=0.0, ge=0, le=300, description="tolerated clock skew, seconds")
     database_url: SecretStr | None = Field(default=None, description="SQLAlchemy database URL")
     redis_url: SecretStr | None = Field(default=None, description="Redis URL")

@@ -541,7 +541,8 @@ def _from_settings(overrides: Mapping[str, Any]) -> SyncRuntime:
         # The namespace of the jwtauth server whose tokens (and revocations) these are.
         namespace = redis_namespace(settings.redis_namespace, settings.issuer)
         store = RedisRevocationStore(settings.redis_url.get_secret_value(), namespace=namespace)
-    return SyncRuntime(Authenticator(manager, revocations=store), revocations=store)
+    authenticator = Authenticator(manager, realm=settings.realm, revocations=store)
+    return SyncRuntime(authenticator, revocations=store)
 
 
 def _takes_header(loader: UserLookup) -> bool:

@@ -127,6 +127,9 @@ class EmbeddedAuth:
         tokens: a token manager the host built already (its keyring, issuer, audience and
             lifetime, as a framework's own settings describe them); its revocation view becomes
             this auth's store's. Else one is built from ``settings``.
+        realm: the ``realm`` of the ``WWW-Authenticate`` challenge on every 401 of the auth
+            routes and of the host's routes this auth's :attr:`authenticator` protects; else
+            ``settings.realm`` (``JWTAUTH_REALM``, ``jwtauth`` as ``jwtauth serve``).
     """
 
     def __init__(
@@ -140,8 +143,10 @@ class EmbeddedAuth:
         claims_hook: ClaimsHook | None = None,
         registration: bool = True,
         tokens: TokenManager | None = None,
+        realm: str | None = None,
     ) -> None:
         self.settings = settings = settings if settings is not None else Settings.load()
+        self.realm = realm if realm is not None else settings.realm
         # Before anything logs: every handler redacts tokens and these credentials (decision 019).
         install_redaction(secrets=settings.secret_values())
         # Static keys, or what the managed keyring needs; every key check runs here.
@@ -196,6 +201,7 @@ class EmbeddedAuth:
         # http://evil.example/auth/login re-sends the password there (issue 13, item 3).
         app.router.redirect_slashes = False
         install_problem_handlers(app)
+        app.state.realm = self.realm  # the problem handlers' challenge reads it
         # Innermost: a refusal above (HTTPS, not started) reads no body at all; every route
         # behind it gets at most the limit, however the body is framed (issue 13, item 11).
         app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body)
@@ -360,7 +366,7 @@ class _Authenticator(Authenticator):
     __slots__ = ("_auth",)
 
     def __init__(self, auth: EmbeddedAuth) -> None:
-        super().__init__(auth.tokens)
+        super().__init__(auth.tokens, realm=auth.realm)  # checks the realm can be quoted
         self._auth = auth
 
     async def start(self) -> None:

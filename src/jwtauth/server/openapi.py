@@ -53,8 +53,8 @@ _RATE_LIMIT_HEADERS = {
     },
 }
 _CHALLENGE = {
-    "description": 'RFC 6750: `Bearer realm="jwtauth"`, with `error="invalid_token"` when a '
-    "token was presented and refused",
+    "description": 'RFC 6750: `Bearer realm="jwtauth"` (the realm is `JWTAUTH_REALM`), with '
+    '`error="invalid_token"` when a token was presented and refused',
     "schema": {"type": "string"},
 }
 

@@ -79,11 +79,12 @@ def _status_for(exc: JWTAuthError) -> int:
     return next((status for kind, status in _STATUSES if isinstance(exc, kind)), 500)
 
 
-def bearer_challenge(exc: TokenError) -> dict[str, str]:
-    """RFC 6750 section 3: `error` only when a token was presented and refused."""
+def bearer_challenge(exc: TokenError, realm: str = "jwtauth") -> dict[str, str]:
+    """RFC 6750 section 3: `error` only when a token was presented and refused; ``realm`` is
+    the app's (``JWTAUTH_REALM``, checked quotable by the settings)."""
     if isinstance(exc, MissingTokenError):
-        return {"WWW-Authenticate": 'Bearer realm="jwtauth"'}
-    return {"WWW-Authenticate": 'Bearer realm="jwtauth", error="invalid_token"'}
+        return {"WWW-Authenticate": f'Bearer realm="{realm}"'}
+    return {"WWW-Authenticate": f'Bearer realm="{realm}", error="invalid_token"'}
 
 
 async def _jwtauth_error(request: Request, exc: Exception) -> JSONResponse:
@@ -93,7 +94,8 @@ async def _jwtauth_error(request: Request, exc: Exception) -> JSONResponse:
     if status == 500:
         return await _unexpected(request, exc)
     _count(request, exc)
-    headers = bearer_challenge(exc) if isinstance(exc, TokenError) else {}
+    realm = getattr(request.app.state, "realm", "jwtauth")  # set by EmbeddedAuth
+    headers = bearer_challenge(exc, realm) if isinstance(exc, TokenError) else {}
     if isinstance(exc, RateLimitedError):
         headers = exc.headers
     elif isinstance(exc, ServiceUnavailableError):

@@ -260,6 +260,8 @@ def _embedded_auth(options: Options) -> tuple[Any, str | None]:
         users=DjangoUsers(options.user_id_field),
         hasher=DjangoPasswordHasher(),
         claims_hook=claims_hook,
+        # REALM on the auth API's 401s and, through auth.authenticator, on the DRF views'.
+        realm=options.realm,
     ), None
 
 

@@ -25,7 +25,10 @@ accepted and ignored, and the system check says so. A name jwtauth does not know
 ``REDIS_URL``               share revocations through Redis (else in this process only)
 ``REDIS_NAMESPACE``         the deployment's names on that Redis; derived from ``ISSUER`` by
                             default, as ``jwtauth serve`` derives its ``JWTAUTH_REDIS_NAMESPACE``
-``REALM``                   the ``realm`` of the ``WWW-Authenticate`` challenge
+``REALM``                   the ``realm`` of the ``WWW-Authenticate`` challenge, on the
+                            protected views and the embedded auth API's routes alike; unset:
+                            ``jwtauth`` with the embedded auth (as ``jwtauth serve``, or
+                            ``JWTAUTH_REALM``), simplejwt's ``api`` when only verifying
 ==========================  ===================================================================
 """
 
@@ -105,7 +108,7 @@ class Options:
     user_cache_size: int
     redis_url: str | None
     redis_namespace: str | None
-    realm: str
+    realm: str | None  # None: the default of the mode (see build_runtime, _embedded_auth)
     ignored: tuple[str, ...]
 
 
@@ -175,9 +178,15 @@ def parse(source: str, raw: Mapping[str, Any], *, secret_key: str | None) -> Opt
         user_cache_size=int(raw.get("USER_CACHE_SIZE", 10_000)),
         redis_url=raw.get("REDIS_URL"),
         redis_namespace=_namespace(source, raw.get("REDIS_NAMESPACE")),
-        realm=str(raw.get("REALM", "api")),
+        realm=_realm(source, raw.get("REALM")),
         ignored=tuple(sorted(set(raw) & set(IGNORED))),
     )
+
+
+def _realm(source: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(f"{source}['REALM'] must be a string")
+    return value
 
 
 def _namespace(source: str, value: Any) -> str | None:
@@ -193,6 +202,7 @@ def build_runtime(options: Options) -> SyncRuntime:
     """The runtime verifying requests: the manager, or a JWKS client, and a revocation store."""
     store: RevocationStore
     longest = float(max(options.access_lifetime, options.refresh_lifetime))
+    realm = options.realm if options.realm is not None else "api"  # simplejwt's
     if options.redis_url is not None:
         try:
             from jwtauth.stores.redis import RedisRevocationStore  # noqa: PLC0415 - optional
@@ -214,9 +224,9 @@ def build_runtime(options: Options) -> SyncRuntime:
         client = JWKSClient(
             JWKSOptions(options.jwk_url, options.issuer, options.audience, leeway=leeway)
         )
-        authenticator = client.authenticator(realm=options.realm, revocations=store)
+        authenticator = client.authenticator(realm=realm, revocations=store)
     else:
-        authenticator = Authenticator(options.manager, realm=options.realm, revocations=store)
+        authenticator = Authenticator(options.manager, realm=realm, revocations=store)
     return SyncRuntime(authenticator, revocations=store)
 
 
