@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
@@ -27,8 +28,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from jwtauth.errors import RevokedTokenError
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.redis import RedisRevocationStore
+from jwtauth.stores.redis_client import MAX_CONNECTIONS
 from jwtauth.testing import FrozenClock, make_manager
 from jwtauth.types import RevocationStore
+from tests.faults import private_redis
 
 pytestmark = pytest.mark.anyio
 
@@ -287,6 +290,37 @@ async def test_every_kind_reaches_another_instance(stores: Callable[..., Any]) -
     await wait_until(lambda: reader.view.is_revoked(claims("j2", sid="s1")))
     await wait_until(lambda: reader.view.is_revoked(claims("j3", sub="bob", iat=now - 1)))
     assert not reader.view.is_revoked(claims("j4", sub="bob", iat=now))
+
+
+async def test_more_concurrent_revocations_than_pooled_connections_all_succeed(
+    stores: Callable[..., Any],
+) -> None:
+    # redis-py's own pool fails the 101st concurrent command at once (MaxConnectionsError:
+    # 150 concurrent logouts gave 49 errors); jwtauth's waits for a free connection.
+    writer: RedisRevocationStore = await stores()
+    reader: RedisRevocationStore = await stores()
+    burst = MAX_CONNECTIONS + 100
+    expires = time.time() + 600
+    await asyncio.gather(*(writer.revoke_token(ISS, f"j{n}", expires) for n in range(burst)))
+    await wait_until(lambda: all(reader.view.is_revoked(claims(f"j{n}")) for n in range(burst)))
+
+
+async def test_a_connection_left_stale_by_a_redis_restart_is_retried_not_failed(
+    tmp_path: Path, ns: Namespace
+) -> None:
+    with private_redis(tmp_path) as redis:
+        async with RedisRevocationStore(redis.url, **ns.options) as store:
+            expires = time.time() + 600
+            await store.revoke_token(ISS, "before", expires)  # a connection is now pooled
+            redis.kill()
+            redis.start()  # the same port, empty: the pooled connection is dead
+            await store.revoke_token(ISS, "after", expires)  # no ConnectionError
+            assert store.view.is_revoked(claims("after"))
+            check = Redis.from_url(redis.url)
+            try:
+                assert await check.dbsize() >= 1  # it reached the restarted server
+            finally:
+                await check.aclose()
 
 
 async def test_a_store_started_later_loads_earlier_revocations(

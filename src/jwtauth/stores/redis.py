@@ -75,6 +75,7 @@ from redis.exceptions import RedisError
 from jwtauth.redis_namespace import check_namespace
 from jwtauth.revocation import RevocationList
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
+from jwtauth.stores.redis_client import redis_client
 from jwtauth.types import Clock
 
 __all__ = ["LEGACY_CHANNEL", "LEGACY_KEY_PREFIX", "RedisRevocationStore"]
@@ -193,9 +194,10 @@ class RedisRevocationStore:
         self._channel = channel
         self._prefix = key_prefix
         self._heartbeat = heartbeat_interval
-        self._redis = Redis.from_url(
-            url, socket_timeout=_SOCKET_TIMEOUT, socket_connect_timeout=_SOCKET_TIMEOUT
-        )
+        # The bounds every jwtauth Redis client has: a pool that waits instead of failing past
+        # 100 connections (150 concurrent logouts gave 49 errors), one retry of a connection
+        # that died while pooled (a Redis restart), command timeouts (issue 14).
+        self._redis = redis_client(url)
         # The subscriber must not retry on its own: redis-py would reconnect and resubscribe
         # silently, and whatever was published in between would be lost without a re-scan.
         self._subscriber = Redis.from_url(
