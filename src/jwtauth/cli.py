@@ -246,6 +246,7 @@ def serve(
     import uvicorn  # noqa: PLC0415 - the server extra is needed only here
 
     from jwtauth.server import create_app  # noqa: PLC0415
+    from jwtauth.server.protocol import head_timeout_protocol  # noqa: PLC0415
 
     settings = _load_settings()
     try:
@@ -268,6 +269,10 @@ def serve(
         proxy_headers=False,
         server_header=False,
         log_config=log_config,
+        # Pinned, not "auto" (which takes httptools when installed): the head deadline is a
+        # subclass of uvicorn's h11 protocol. No WebSocket route, so no upgrade either.
+        http=head_timeout_protocol(settings.header_timeout),
+        ws="none",
     )
 
 

@@ -231,6 +231,19 @@ class Settings(BaseSettings):
         le=1024 * 1024,
         description="largest request body of the auth API, bytes; larger ones are refused (413)",
     )
+    # Slow clients (docs/decisions/032-slow-clients.md): uvicorn times neither of these.
+    header_timeout: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=300.0,
+        description="seconds a connection has to deliver a request head; then it is closed",
+    )
+    body_timeout: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=600.0,
+        description="seconds a request body has to arrive after its head; then a 408",
+    )
     mfa: bool = Field(default=True, description="TOTP second factor for users who enrol")
     rate_limit_mfa: int = Field(
         default=5, ge=1, le=1000, description="second-factor attempts a minute per user"

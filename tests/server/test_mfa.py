@@ -435,12 +435,13 @@ async def test_with_mfa_off_the_endpoints_are_404_and_login_never_challenges(
 
 async def test_the_endpoints_are_in_the_openapi_schema(server: Server) -> None:
     paths = (await server.client.get("/openapi.json")).json()["paths"]
-    # 400: a body that does not parse; 403: CSRF or plain HTTP in production; 500, 503.
+    # 400: a body that does not parse; 403: CSRF or plain HTTP in production; 408: a body too
+    # slow; 413: a body over the limit; 500, 503.
     expected = {
-        "enroll": {"200", "400", "401", "403", "409", "422", "429", "500", "503"},
-        "confirm": {"200", "400", "401", "403", "409", "422", "429", "500", "503"},
-        "verify": {"200", "400", "401", "403", "422", "429", "500", "503"},
-        "disable": {"204", "400", "401", "403", "409", "422", "429", "500", "503"},
+        "enroll": {"200", "400", "401", "403", "409", "408", "413", "422", "429", "500", "503"},
+        "confirm": {"200", "400", "401", "403", "409", "408", "413", "422", "429", "500", "503"},
+        "verify": {"200", "400", "401", "403", "408", "413", "422", "429", "500", "503"},
+        "disable": {"204", "400", "401", "403", "409", "408", "413", "422", "429", "500", "503"},
     }
     for name, statuses in expected.items():
         operation = paths[f"/auth/mfa/totp/{name}"]["post"]

@@ -37,6 +37,7 @@ from jwtauth.redis_namespace import redis_namespace
 from jwtauth.server.deps import ServerState
 from jwtauth.server.metrics import MetricsAccess, ServerMetrics
 from jwtauth.server.middleware import (
+    BodyDeadlineMiddleware,
     BodyLimitMiddleware,
     HTTPSRequiredMiddleware,
     SecurityHeadersMiddleware,
@@ -205,6 +206,8 @@ class EmbeddedAuth:
         # Innermost: a refusal above (HTTPS, not started) reads no body at all; every route
         # behind it gets at most the limit, however the body is framed (issue 13, item 11).
         app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body)
+        # Around the limit, so the route's wait for a slow body is bounded too (issue 14).
+        app.add_middleware(BodyDeadlineMiddleware, timeout=settings.body_timeout)
         origin = settings.https_origin(self.issuer)
         if origin is not None:
             app.add_middleware(

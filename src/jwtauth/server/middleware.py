@@ -1,6 +1,6 @@
 """Security headers on every response, the HTTPS requirement of production, the request-body
-limit (pure ASGI, so streaming and errors are covered), and who the client is behind the
-trusted proxies."""
+limit and deadline (pure ASGI, so streaming and errors are covered), and who the client is
+behind the trusted proxies."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import quote
 
+import anyio
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,6 +16,7 @@ from jwtauth.ratelimit.addresses import Network, TrustedProxies, normalise_addre
 from jwtauth.server.problems import problem
 
 __all__ = [
+    "BodyDeadlineMiddleware",
     "BodyLimitMiddleware",
     "HTTPSRequiredMiddleware",
     "SecurityHeadersMiddleware",
@@ -289,6 +291,72 @@ class BodyLimitMiddleware:
             headers={"Connection": "close"},
         )
         await refusal(scope, receive, send)
+
+
+class BodyDeadlineMiddleware:
+    """Answers ``408`` problem+json (``request_timeout``) and closes the connection when the
+    request body is not complete ``timeout`` seconds after the app was called.
+
+    The server calls the app as soon as the head is parsed, so the clock runs from the head.
+    Every wait of the app for more body counts against one deadline, which bytes arriving do
+    not extend (else one byte a second would hold the connection for ever). Once the body is
+    complete there is none: later receives only wait for the client to leave. At the deadline
+    the app is told the client left, its answer is dropped and the client gets the 408 with
+    ``Connection: close``, as :class:`BodyLimitMiddleware` does with its 413. A body the app
+    never reads is the server's to time (:mod:`jwtauth.server.protocol`).
+    """
+
+    def __init__(self, app: ASGIApp, *, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = anyio.current_time() + self.timeout
+        complete = False
+        expired = False
+        started = False
+
+        async def timed_receive() -> Message:
+            nonlocal complete, expired
+            if expired:
+                return {"type": "http.disconnect"}
+            if complete:
+                return await receive()
+            message: Message | None = None
+            with anyio.move_on_at(deadline):
+                message = await receive()
+            if message is None:
+                expired = True
+                # As in BodyLimitMiddleware: the route gives up on a client that left.
+                return {"type": "http.disconnect"}
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if expired and not started:
+                return  # the app's answer to a body it never got: the 408 below is the answer
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, guarded_send)
+        except Exception:
+            if not expired:
+                raise
+            # The app failed on the body that never came; the client gets the 408 instead.
+        if expired and not started:
+            refusal = problem(
+                408,
+                f"The request body was not received within {self.timeout:g} s.",
+                code="request_timeout",
+                # The rest of the body may never come: nothing more is read from this client.
+                headers={"Connection": "close"},
+            )
+            await refusal(scope, receive, send)
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -178,16 +178,24 @@ def _password_rules(schema: dict[str, Any], settings: Settings) -> None:
 
 
 def _body_limit(schema: dict[str, Any], settings: Settings) -> None:
-    """The ``413`` of :class:`~jwtauth.server.middleware.BodyLimitMiddleware`, on every
-    operation that takes a body; it answers before any route runs, so no route declares it."""
+    """The ``413`` of :class:`~jwtauth.server.middleware.BodyLimitMiddleware` and the ``408``
+    of :class:`~jwtauth.server.middleware.BodyDeadlineMiddleware`; they answer for the route,
+    so no route declares them. The 413 is on every method that may carry a body (a declared
+    length is refused before routing), the 408 only where the route reads one."""
     described = (
         f"The body is over {settings.max_request_body} bytes (`content_too_large`, "
         "`JWTAUTH_MAX_REQUEST_BODY`); the connection is closed"
+    )
+    late = (
+        f"The body did not arrive within {settings.body_timeout:g} s of the head "
+        "(`request_timeout`, `JWTAUTH_BODY_TIMEOUT`); the connection is closed"
     )
     for item in schema["paths"].values():
         for method, operation in item.items():
             if method in ("post", "put", "patch"):
                 operation.setdefault("responses", {})["413"] = _problem_response(described, {})
+                if "requestBody" in operation:  # a route that reads none never waits for it
+                    operation["responses"]["408"] = _problem_response(late, {})
 
 
 def _one_factor(schema: dict[str, Any]) -> None:
