@@ -28,7 +28,7 @@ from jwtauth.integrations.django_app.apps import JWTAuthConfig  # noqa: E402
 from jwtauth.integrations.django_app.auth_api import jwtauth_urls  # noqa: E402
 from jwtauth.integrations.drf import token_urls  # noqa: E402
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"  # pragma: allowlist secret
 WRONG = "not the password"  # pragma: allowlist secret
 THRESHOLD = 4
 
