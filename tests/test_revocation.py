@@ -1,11 +1,14 @@
-"""RevocationList: by jti, by subject, everything; entries outlive exp by the leeway bound."""
+"""RevocationList: by jti, by subject, everything; entries outlive exp by the leeway bound;
+the Freshness gate refuses to answer from a list that may have fallen behind."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from jwtauth.errors import RevokedTokenError
-from jwtauth.revocation import RevocationList
+from jwtauth.errors import RevocationsUnavailableError, RevokedTokenError
+from jwtauth.revocation import Freshness, RevocationList
 from jwtauth.testing import FrozenClock, make_manager
 
 ISS = "https://auth.test"
@@ -139,3 +142,90 @@ def test_subject_cutoffs_are_kept_without_a_max_token_lifetime() -> None:
     revocations.revoke_subject(ISS, "alice", before=1_000.0)
     clock.now = 10**9
     assert revocations.purge() == 0
+
+
+# Freshness: fail closed when the list may have fallen behind (issue 14) ---------------------
+
+
+def test_a_list_past_its_confirmation_refuses_to_answer_with_retry_after() -> None:
+    clock = FrozenClock(100.0)
+    gate = Freshness(max_staleness=1.0, retry_after=2.5, clock=clock)
+    revocations = RevocationList(FrozenClock(1_000.0))
+    revocations.freshness = gate
+    with pytest.raises(RevocationsUnavailableError) as never_confirmed:
+        revocations.is_revoked(claims())
+    assert never_confirmed.value.retry_after == 3  # whole seconds, rounded up
+    gate.confirm(2.0)
+    assert not revocations.is_revoked(claims())
+    clock.now = 101.999
+    assert not revocations.is_revoked(claims())
+    clock.now = 102.0  # the read vouched for 2 s, no more
+    with pytest.raises(RevocationsUnavailableError):
+        revocations.is_revoked(claims())
+    assert not gate.fresh
+
+
+def test_a_live_feed_keeps_the_list_trusted_and_its_loss_ends_it_within_the_bound() -> None:
+    clock = FrozenClock(100.0)
+    live = [True]
+    gate = Freshness(lambda: live[0], max_staleness=1.0, clock=clock)
+    gate.check()  # live: trusted, for max_staleness from now
+    live[0] = False
+    clock.now = 100.9
+    gate.check()  # the feed is not asked again before the bound: one compare per verification
+    clock.now = 101.0
+    with pytest.raises(RevocationsUnavailableError):
+        gate.check()
+    live[0] = True
+    gate.check()
+
+
+def test_fail_open_answers_from_a_stale_list_and_logs_once_per_spell(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FrozenClock(100.0)
+    gate = Freshness(max_staleness=1.0, fail_open=True, clock=clock)
+    revocations = RevocationList(FrozenClock(1_000.0))
+    revocations.revoke(ISS, "j1", expires_at=1_300.0)
+    revocations.freshness = gate
+    with caplog.at_level("WARNING", logger="jwtauth.revocation"):
+        for _ in range(50):
+            assert revocations.is_revoked(claims("j1"))  # still refuses what it knows
+            assert not revocations.is_revoked(claims("j2"))
+        gate.confirm(1.0)
+        assert not revocations.is_revoked(claims("j2"))
+        clock.now = 200.0
+        assert not revocations.is_revoked(claims("j2"))
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 3, messages  # stale, current again, stale: not one per request
+    assert "fail open" in messages[0]
+    assert "current again" in messages[1]
+
+
+def test_a_fail_closed_refusal_is_logged_once_per_spell(caplog: pytest.LogCaptureFixture) -> None:
+    gate = Freshness(clock=FrozenClock(0.0))
+    with caplog.at_level("WARNING", logger="jwtauth.revocation"):
+        for _ in range(20):
+            with pytest.raises(RevocationsUnavailableError):
+                gate.check()
+    assert len(caplog.records) == 1
+    assert "refusing with 503" in caplog.records[0].getMessage()
+
+
+def test_the_manager_refuses_with_503_not_401_while_its_list_is_stale() -> None:
+    revocations = RevocationList()
+    manager = make_manager("HS256", revocations=revocations)
+    token = manager.issue("alice")
+    assert manager.verify(token)["sub"] == "alice"  # now cached
+    revocations.freshness = Freshness(clock=FrozenClock(0.0))
+    for _ in range(2):  # a cache hit, then again
+        with pytest.raises(RevocationsUnavailableError):
+            manager.verify(token)
+    revocations.freshness = None
+    assert manager.verify(token)["sub"] == "alice"
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan])
+def test_a_negative_or_nan_bound_is_refused(bad: float) -> None:
+    with pytest.raises(ValueError, match="max_staleness"):
+        Freshness(max_staleness=bad)

@@ -205,6 +205,18 @@ class Settings(BaseSettings):
         le=60.0,
         description="seconds within which every process applies a revocation from the database",
     )
+    revocation_max_staleness: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=300.0,
+        description="seconds past a due database poll that tokens are still checked against "
+        "revocations without a live Redis feed; then protected requests answer 503",
+    )
+    revocation_fail_open: bool = Field(
+        default=False,
+        description="verify against a stale revocation view instead of answering 503 "
+        "(availability over revocation; warned at start)",
+    )
     lockout: bool = Field(
         default=True, description="lock an account for a while after repeated failed logins"
     )
@@ -550,6 +562,11 @@ def production_warnings(settings: Settings) -> tuple[str, ...]:
         found.append(
             f"{ENV_PREFIX}LEEWAY={settings.leeway:g}: more than {WIDE_LEEWAY:g} s of clock skew "
             "tolerated; expired tokens stay valid that much longer"
+        )
+    if settings.revocation_fail_open:
+        found.append(
+            f"{ENV_PREFIX}REVOCATION_FAIL_OPEN=true: while neither Redis nor the database can "
+            "vouch for the revocation view, tokens are accepted from it; a logout may be missed"
         )
     if settings.database_url is not None:
         found += _connection_findings("DATABASE_URL", settings.database_url.get_secret_value())

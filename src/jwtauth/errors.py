@@ -37,7 +37,8 @@
     │   └── AccountLockedError      too many failed logins on one account name
     ├── ServiceUnavailableError     a backing service cannot answer now; ``.retry_after`` (503)
     │   ├── SigningUnavailableError a remote signer (Vault Transit) cannot sign
-    │   └── StoreUnavailableError   the database or Redis cannot answer (down, hung, full)
+    │   ├── StoreUnavailableError   the database or Redis cannot answer (down, hung, full)
+    │   └── RevocationsUnavailableError the revocation view is stale beyond its bound
     ├── KeyConfigurationError       a key or secret is unusable (at start-up, not per request)
     │   ├── WeakSecretError         too short, a placeholder, low entropy, or a public key
     │   ├── InsecureKeyFileError    a key file readable by group or others
@@ -88,6 +89,7 @@ __all__ = [
     "MissingClaimError",
     "MissingTokenError",
     "RateLimitedError",
+    "RevocationsUnavailableError",
     "RevokedTokenError",
     "SecretsManagerError",
     "SecurityWarning",
@@ -398,6 +400,15 @@ class StoreUnavailableError(ServiceUnavailableError):
 
     code = "store_unavailable"
     default_message = "A store the service needs is unavailable; retry shortly."
+
+
+class RevocationsUnavailableError(ServiceUnavailableError):
+    """Raised by verification while the revocation view cannot be trusted: neither the Redis
+    feed nor a recent database poll vouches that it misses no revocation (fail closed, issue
+    14). Answering 401 would blame the token, 200 might serve a revoked one: 503 instead."""
+
+    code = "revocations_unavailable"
+    default_message = "Tokens cannot be checked against revocations right now; retry shortly."
 
 
 class KeyConfigurationError(JWTAuthError):

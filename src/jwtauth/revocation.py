@@ -4,16 +4,110 @@ subject, or everything.
 It is the default store and the local view that shared stores keep current. Entries are keyed by
 issuer and `jti`, never by the token string (a re-encoded token would escape), and each entry
 lives only as long as the token it revokes could.
+
+A list kept current by a shared store can fall behind it (Redis down, the database unread):
+such a store installs a :class:`Freshness` gate on the list, and while the gate cannot vouch
+for the list verification raises :class:`~jwtauth.errors.RevocationsUnavailableError` (a 503)
+instead of answering from a list that may miss a revocation (fail closed, issue 14).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
+from collections.abc import Callable
 from typing import Any
 
+from jwtauth.errors import RevocationsUnavailableError
 from jwtauth.types import Claims, Clock
 
-__all__ = ["RevocationList"]
+__all__ = ["Freshness", "RevocationList"]
+
+_log = logging.getLogger("jwtauth.revocation")
+
+
+class Freshness:
+    """When a revocation list may be trusted: until a deadline, pushed forward by its feeds.
+
+    A feed vouches for the list in two ways. :meth:`confirm` is called after each successful
+    read of the source of truth (a database poll) and trusts the list for that long; ``live``,
+    asked only once the deadline has passed, says whether a push feed is up and in sync (the
+    Redis subscription), and trusts the list for ``max_staleness`` more each time it says so.
+    The check on every verification is one clock read and one float compare: no I/O, no lock.
+
+    Args:
+        live: True while a push feed misses nothing (read-only, no I/O); ``None``: none.
+        max_staleness: seconds the list stays trusted after ``live`` last said so.
+        fail_open: answer from a stale list anyway (logged once per stale spell) instead of
+            raising; a deployment's explicit choice of availability over revocation.
+        retry_after: the ``Retry-After`` seconds of the refusal (the next read's interval).
+        clock: a monotonic time source (injected by tests).
+    """
+
+    __slots__ = (
+        "_clock", "_deadline", "_live", "_stale", "fail_open", "max_staleness", "retry_after",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        live: Callable[[], bool] | None = None,
+        *,
+        max_staleness: float = 1.0,
+        fail_open: bool = False,
+        retry_after: float = 1.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if not max_staleness >= 0:  # NaN too
+            raise ValueError("max_staleness must be >= 0")
+        self._live = live
+        self._clock = clock
+        self._deadline = -math.inf
+        self._stale = False
+        self.max_staleness = max_staleness
+        self.fail_open = fail_open
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    def confirm(self, trusted_for: float) -> None:
+        """The source of truth was read just now: trust the list ``trusted_for`` seconds."""
+        self._deadline = max(self._deadline, self._clock() + trusted_for)
+        self._recovered()
+
+    @property
+    def fresh(self) -> bool:
+        """True while the list is trusted (readiness reads it)."""
+        now = self._clock()
+        if now < self._deadline:
+            return True
+        if self._live is not None and self._live():
+            self._deadline = now + self.max_staleness
+            self._recovered()
+            return True
+        return False
+
+    def _recovered(self) -> None:
+        if self._stale:
+            self._stale = False
+            _log.warning("revocations: the revocation list is current again")
+
+    def check(self) -> None:
+        """Return if the list may be trusted (or ``fail_open``); else raise.
+
+        Raises:
+            RevocationsUnavailableError: the list may miss revocations.
+        """
+        if self._clock() < self._deadline or self.fresh:  # the hot path: one compare
+            return
+        if not self._stale:
+            # Once per stale spell, not per request: the log must not grow with the traffic.
+            self._stale = True
+            _log.warning(
+                "revocations: the revocation list may be stale (no live feed, no recent "
+                "database read); %s",
+                "answering from it anyway (fail open)" if self.fail_open else "refusing with 503",
+            )
+        if not self.fail_open:
+            raise RevocationsUnavailableError(retry_after=self.retry_after)
 
 
 class RevocationList:
@@ -30,7 +124,7 @@ class RevocationList:
 
     __slots__ = (
         "_clock", "_global_before", "_jtis", "_retention", "_sessions", "_subject_horizon",
-        "_subjects",
+        "_subjects", "freshness",
     )  # fmt: skip
 
     def __init__(
@@ -49,6 +143,9 @@ class RevocationList:
         self._sessions: dict[tuple[str, str], float] = {}
         self._subjects: dict[tuple[str, str], float] = {}
         self._global_before: float | None = None
+        self.freshness: Freshness | None = None
+        """The gate a shared store installs while it keeps this list current; ``None``: the
+        list is the whole truth (this process's own revocations), always fresh."""
 
     def revoke(self, issuer: str, jti: str, expires_at: float) -> None:
         """Revoke one token until ``expires_at`` (its `exp`), after which it is dead anyway."""
@@ -74,7 +171,13 @@ class RevocationList:
         self._global_before = max(before, self._global_before or before)
 
     def is_revoked(self, claims: Claims) -> bool:
-        """True when the token is revoked by `jti`, by its subject's cut-off or globally."""
+        """True when the token is revoked by `jti`, by its subject's cut-off or globally.
+
+        Raises:
+            RevocationsUnavailableError: the :attr:`freshness` gate cannot vouch for the list.
+        """
+        if self.freshness is not None:
+            self.freshness.check()
         iat: Any = claims.get("iat", 0)
         if self._global_before is not None and iat < self._global_before:
             return True

@@ -41,6 +41,7 @@ from jwtauth.integrations.django_app.conf import parse  # noqa: E402
 from jwtauth.integrations.django_app.routes import audit_routes  # noqa: E402
 from jwtauth.redaction import RedactingFilter  # noqa: E402
 from jwtauth.redis_namespace import redis_namespace  # noqa: E402
+from jwtauth.revocation import Freshness  # noqa: E402
 from jwtauth.stores.durable import DurableRevocationStore  # noqa: E402
 from tests.integrations.contract import (  # noqa: E402
     CASES,
@@ -405,6 +406,31 @@ def test_public_views_ignore_a_bad_token_and_still_read_a_good_one(
     assert client.get("/public", headers=bearer(access)).json()["user"] == str(user.pk)
     assert client.get("/users/").status_code == 200  # a public viewset action
     assert client.get(f"/users/{user.pk}/").status_code == 401  # its sibling is not public
+
+
+def test_a_stale_revocation_view_is_a_503_problem_and_public_views_still_answer(
+    user: Any, client: APIClient
+) -> None:
+    access = obtain(client)["access"]
+    store = config().state().runtime.revocations
+    assert isinstance(store, DurableRevocationStore)
+    view = store.propagation.local.view  # the RevocationList verification reads
+    gate = view.freshness
+    # No feed vouches for the view (the store tests break them for real): nothing confirms it.
+    view.freshness = Freshness(clock=lambda: 0.0)
+    try:
+        refused = client.get("/me", headers=bearer(access))
+        assert refused.status_code == 503, refused.content
+        assert refused["Content-Type"] == "application/problem+json"
+        assert refused.json()["type"] == "urn:jwtauth:problem:revocations_unavailable"
+        assert int(refused["Retry-After"]) >= 1
+        assert "WWW-Authenticate" not in refused  # not the token's fault: no new login asked
+        public = client.get("/public", headers=bearer(access))
+        assert public.status_code == 200
+        assert public.json()["user"] == "None"  # served, without the token it could not check
+    finally:
+        view.freshness = gate
+    assert me(client, access) == 200
 
 
 def test_a_scoped_viewset_action(user: Any, client: APIClient) -> None:

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from jwtauth.auth.service import SessionRevocations
+from jwtauth.errors import RevocationsUnavailableError
 from jwtauth.stores.durable import DurableRevocationStore
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.redis import RedisRevocationStore
@@ -306,3 +307,100 @@ async def test_ending_every_session_records_one_cut_off(sql: SQLStore) -> None:
     async with sql.engine.connect() as connection:
         assert await connection.scalar(select(func.count()).select_from(RevocationRow)) == 1
     assert store.view.is_revoked(claims(sub=user))
+
+
+# Fail closed: a view no feed vouches for refuses to answer ------------------------------------
+
+FAST = 0.05  # poll interval of the freshness tests
+BOUND = 0.2  # their max_staleness: stale once no poll succeeded for FAST + BOUND
+
+
+async def rename_revocations(sql: SQLStore, old: str, new: str) -> None:
+    """Make every read of the revocations table fail for real (and undo it): the poller's
+    query meets a missing table, on SQLite as on PostgreSQL."""
+    async with sql.engine.begin() as connection:
+        await connection.exec_driver_sql(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+async def answers_throughout(store: DurableRevocationStore, seconds: float) -> int:
+    """Verify-time checks for ``seconds`` (several times the bound): each must answer."""
+    checks = 0
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        assert not store.view.is_revoked(claims("never-revoked"))
+        checks += 1
+        await asyncio.sleep(0.01)  # let the poller run between checks
+    return checks
+
+
+async def test_a_view_no_poll_vouches_for_refuses_with_503_then_recovers(
+    sql: SQLStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = durable(sql, poll_interval=FAST, max_staleness=BOUND)
+    async with store, durable(sql) as elsewhere:
+        # Polls succeeding keep it trusted, well past the bound.
+        assert await answers_throughout(store, 4 * (FAST + BOUND)) > 10
+        assert await store.ping()
+        await rename_revocations(sql, "revocations", "revocations_away")
+        try:
+            with caplog.at_level(logging.WARNING, "jwtauth.revocation"):
+                took = await wait_until(lambda: not store.freshness.fresh, timeout=5.0)
+                with pytest.raises(RevocationsUnavailableError) as refused:
+                    store.view.is_revoked(claims())
+            # Trusted for FAST + BOUND from the start of the last good poll, which began at most
+            # FAST before the rename: never stale before the bound is nearly spent.
+            assert took > BOUND - FAST
+            assert refused.value.retry_after == 1
+            assert refused.value.code == "revocations_unavailable"
+            assert not await store.ping()  # readiness follows
+            assert any("refusing with 503" in r.getMessage() for r in caplog.records)
+        finally:
+            await rename_revocations(sql, "revocations_away", "revocations")
+        # What was revoked elsewhere meanwhile arrives with the first good poll.
+        await elsewhere.revoke_token(ISS, "during", time.time() + 300)
+        await wait_until(lambda: store.freshness.fresh, timeout=5.0)
+        await wait_until(lambda: store.view.is_revoked(claims("during")), timeout=5.0)
+        assert await store.ping()
+
+
+async def test_fail_open_answers_from_a_stale_view(sql: SQLStore) -> None:
+    store = durable(sql, poll_interval=FAST, max_staleness=BOUND, fail_open=True)
+    async with store:
+        await store.revoke_token(ISS, "j1", time.time() + 300)
+        await rename_revocations(sql, "revocations", "revocations_away")
+        try:
+            await wait_until(lambda: not store.freshness.fresh, timeout=5.0)
+            assert store.view.is_revoked(claims("j1"))  # what it holds still counts
+            assert not store.view.is_revoked(claims("j2"))  # and it answers, as chosen
+        finally:
+            await rename_revocations(sql, "revocations_away", "revocations")
+
+
+async def test_redis_down_alone_keeps_the_view_trusted_and_both_down_fail_closed(
+    sql: SQLStore, tmp_path: Path
+) -> None:
+    with private_redis(tmp_path) as redis:
+        shared = RedisRevocationStore(redis.url, namespace=uuid.uuid4().hex[:12])
+        store = DurableRevocationStore(shared, sql, poll_interval=FAST, max_staleness=BOUND)
+        async with store:
+            # The database unread, Redis live: the subscription vouches.
+            await rename_revocations(sql, "revocations", "revocations_away")
+            try:
+                assert await answers_throughout(store, 4 * (FAST + BOUND)) > 10
+            finally:
+                await rename_revocations(sql, "revocations_away", "revocations")
+            # Redis gone, the database read: the polls vouch (each logout is a row).
+            redis.kill()
+            await wait_until(lambda: not shared.live, timeout=5.0)
+            assert await answers_throughout(store, 4 * (FAST + BOUND)) > 10
+            # Both gone: nothing vouches for the view.
+            await rename_revocations(sql, "revocations", "revocations_away")
+            try:
+                await wait_until(lambda: not store.freshness.fresh, timeout=5.0)
+                with pytest.raises(RevocationsUnavailableError):
+                    store.view.is_revoked(claims())
+                redis.start()  # empty; the subscription comes back within its backoff
+                await wait_until(lambda: store.freshness.fresh, timeout=10.0)
+                assert not store.view.is_revoked(claims())
+            finally:
+                await rename_revocations(sql, "revocations_away", "revocations")

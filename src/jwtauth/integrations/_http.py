@@ -29,6 +29,7 @@ from jwtauth.errors import (
     InsufficientScopeError,
     JWTAuthError,
     MissingTokenError,
+    ServiceUnavailableError,
     TokenError,
     UnknownKeyError,
 )
@@ -58,7 +59,12 @@ PROBLEM_JSON = "application/problem+json"
 PUBLIC_ATTRIBUTE = "__jwtauth_public__"
 
 _log = logging.getLogger("jwtauth.integrations")
-_TITLES = {401: "Unauthorized", 403: "Forbidden", 500: "Internal Server Error"}
+_TITLES = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 # RFC 6750 section 3: error_description and scope values are limited to these characters.
 _QUOTABLE = frozenset(chr(c) for c in (0x20, 0x21, *range(0x23, 0x5C), *range(0x5D, 0x7F)))
 
@@ -193,7 +199,15 @@ class Authenticator:
     # Answers -----------------------------------------------------------------------------------
 
     def answer(self, exc: JWTAuthError) -> Answer:
-        """The HTTP answer to ``exc``: 401 with a challenge, 403, or an opaque 500."""
+        """The HTTP answer to ``exc``: 401 with a challenge, 403, 503 with ``Retry-After``
+        (a backing service, or a revocation view that cannot be trusted now), or an opaque 500."""
+        if isinstance(exc, ServiceUnavailableError):
+            # Not the token's fault: no challenge, so a client retries rather than logs in again.
+            headers = (
+                ("content-type", PROBLEM_JSON),
+                ("retry-after", str(exc.retry_after)),
+            )
+            return Answer(503, headers, _problem(503, exc.code, exc.message))
         if isinstance(exc, TokenError):
             return _answer(401, exc, self._challenge(exc))
         if isinstance(exc, InsufficientScopeError):

@@ -36,6 +36,7 @@ from jwtauth.errors import (
     InsufficientScopeError,
     JWTAuthError,
     MissingTokenError,
+    ServiceUnavailableError,
     TokenError,
     UnknownSubjectError,
 )
@@ -76,6 +77,17 @@ class TokenRefused(exceptions.AuthenticationFailed):  # type: ignore[misc]
     """A token was presented and refused (401); ``error`` is the jwtauth error."""
 
     def __init__(self, error: JWTAuthError) -> None:
+        super().__init__(error.message, error.code)
+        self.error = error
+
+
+class ServiceRefused(exceptions.APIException):  # type: ignore[misc]
+    """Verification could not decide now (503 with ``Retry-After``): the revocation view
+    cannot be trusted; ``error`` is the jwtauth error."""
+
+    status_code = 503
+
+    def __init__(self, error: ServiceUnavailableError) -> None:
         super().__init__(error.message, error.code)
         self.error = error
 
@@ -132,6 +144,10 @@ class JWTAuthentication(BaseAuthentication):  # type: ignore[misc]
                 return None
             setattr(request._request, _ERROR, exc)
             raise TokenRefused(exc) from None
+        except ServiceUnavailableError as exc:
+            if is_public_view(context.get("view"), request.method):
+                return None  # a public view is served without the token, as on a refusal
+            raise ServiceRefused(exc) from None
         return user, claims
 
     def get_user(self, claims: Claims, current: State) -> Any:
@@ -196,7 +212,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Any:
     status, headers and detail, field errors under ``errors``. Anything else stays DRF's (a
     500 that Django answers without internals when ``DEBUG`` is off)."""
     error: JWTAuthError | None = None
-    if isinstance(exc, TokenRefused | ScopeRefused):
+    if isinstance(exc, TokenRefused | ScopeRefused | ServiceRefused):
         error = exc.error
     elif isinstance(exc, exceptions.NotAuthenticated) and _uses_jwtauth(context.get("view")):
         error = MissingTokenError()

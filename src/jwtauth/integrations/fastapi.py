@@ -63,6 +63,7 @@ from jwtauth.errors import (
     ConfigurationError,
     InsufficientScopeError,
     JWTAuthError,
+    ServiceUnavailableError,
     TokenError,
     UnknownSubjectError,
 )
@@ -218,7 +219,7 @@ class JWTAuth:
         if getattr(app.state, _STATE, self) is not self:
             raise ConfigurationError("another JWTAuth is already installed on this app")
         setattr(app.state, _STATE, self)
-        for error in (TokenError, InsufficientScopeError):
+        for error in (TokenError, InsufficientScopeError, ServiceUnavailableError):
             app.add_exception_handler(error, self._answer)
         app.router.lifespan_context = self._lifespan(app, app.router.lifespan_context)
         app.openapi = _documented(app)  # type: ignore[method-assign]

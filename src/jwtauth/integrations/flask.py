@@ -71,6 +71,7 @@ from jwtauth.errors import (
     MissingClaimError,
     MissingTokenError,
     RevokedTokenError,
+    ServiceUnavailableError,
     TokenError,
     UnknownSubjectError,
 )
@@ -233,7 +234,7 @@ class JWTAuth:
             )
         app.extensions[_EXTENSION] = self
         self._apps.add(app)
-        for error in (TokenError, InsufficientScopeError, CSRFError):
+        for error in (TokenError, InsufficientScopeError, CSRFError, ServiceUnavailableError):
             app.register_error_handler(error, self._answer)
         app.before_request(_deny_by_default)
         if self._embedded is not None:
@@ -653,6 +654,7 @@ def verify_jwt_in_request(
 
     Raises:
         TokenError, CSRFError: answered as 401 / 403 by the extension's error handlers.
+        RevocationsUnavailableError: answered as 503 with ``Retry-After``.
     """
     _check_flags(optional=optional, fresh=fresh)
     _refuse_refresh(refresh)
@@ -836,7 +838,7 @@ def _deny_by_default() -> None:
             # A public view may still read a token; a bad one is ignored there.
             try:
                 verify_jwt_in_request(optional=True)
-            except TokenError:
+            except (TokenError, ServiceUnavailableError):
                 setattr(g, _CLAIMS, None)
         return
     verify_jwt_in_request()

@@ -106,6 +106,8 @@ def _revocation_store(settings: Settings, issuer: str) -> DurableRevocationStore
         propagation,
         max_token_lifetime=settings.session_ttl,
         poll_interval=settings.revocation_poll_interval,
+        max_staleness=settings.revocation_max_staleness,
+        fail_open=settings.revocation_fail_open,
     )
 
 

@@ -36,7 +36,9 @@ _DESCRIPTIONS = {
     500: "An unexpected error: `request_id` finds it in the server's log; nothing else is said",
     503: (
         "A store or the signer cannot answer (`store_unavailable`, `signing_unavailable`, with "
-        "`Retry-After`), or the service is not started (`not_ready`)"
+        "`Retry-After`), tokens cannot be checked against revocations now "
+        "(`revocations_unavailable`, with `Retry-After`), or the service is not started "
+        "(`not_ready`)"
     ),
 }
 

@@ -23,6 +23,13 @@ wraps (Redis pub/sub, which reaches every process in milliseconds, or this proce
   rolled-back transaction leaves a gap for ever). Applying a row twice changes nothing.
 * **Re-sync.** When the wrapped store reports a gap in its own feed (the Redis subscription was
   restored: whatever was published meanwhile is lost), the next poll reloads every live row.
+* **Fail closed.** The view is trusted while a feed vouches for it: the wrapped store's push
+  feed is live (a Redis subscription up and loaded), or a poll succeeded less than
+  ``poll_interval + max_staleness`` ago. When neither does (Redis down *and* the database
+  unread), verification raises :class:`~jwtauth.errors.RevocationsUnavailableError` (a 503 with
+  ``Retry-After``) rather than answer from a view that may miss a logout, unless ``fail_open``
+  (:class:`~jwtauth.revocation.Freshness`). Redis down alone is no reason: the poll still reads
+  every revocation, within the same bound.
 
 Bound: a revocation made in any process is in force in every other within ``poll_interval``
 plus one query, whatever Redis does; with Redis up, within milliseconds.
@@ -35,12 +42,13 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Final, Protocol, Self, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from jwtauth.revocation import Freshness
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_revocations import Revocation, SQLRevocationLog
@@ -62,6 +70,18 @@ class PropagatingStore(RevocationStore, Protocol):
     def local(self) -> MemoryRevocationStore:
         """This process's entries; writing them reaches no other process."""
         ...
+
+
+@runtime_checkable
+class _PushFeed(Protocol):
+    """A propagation store that says whether its feed misses nothing now (Redis pub/sub)."""
+
+    @property
+    def live(self) -> bool: ...
+
+
+def _live_of(feed: _PushFeed) -> Callable[[], bool]:
+    return lambda: feed.live
 
 
 @runtime_checkable
@@ -91,12 +111,16 @@ class DurableRevocationStore:
         poll_interval: seconds between two reads of new rows.
         gap_timeout: seconds an id skipped over is waited for before it counts as never
             committed.
+        max_staleness: seconds past a due poll that the view stays trusted without a live push
+            feed; then verification answers 503 (see the module's "Fail closed").
+        fail_open: verify from a stale view anyway (logged), availability over revocation.
     """
 
     __slots__ = (
         "_clock",
         "_failing",
         "_floor",
+        "_freshness",
         "_gap_timeout",
         "_gaps",
         "_high",
@@ -120,9 +144,11 @@ class DurableRevocationStore:
         max_token_lifetime: float = DEFAULT_MAX_TOKEN_LIFETIME,
         poll_interval: float = 1.0,
         gap_timeout: float = 60.0,
+        max_staleness: float = 1.0,
+        fail_open: bool = False,
     ) -> None:
-        if poll_interval <= 0 or gap_timeout <= 0:
-            raise ValueError("poll_interval and gap_timeout must be > 0")
+        if not (poll_interval > 0 and gap_timeout > 0 and max_staleness >= 0):  # NaN too
+            raise ValueError("poll_interval and gap_timeout must be > 0, max_staleness >= 0")
         self._inner = propagation
         self._log = None if store is None else SQLRevocationLog(store)
         self._clock = clock
@@ -139,6 +165,12 @@ class DurableRevocationStore:
         self._wake = asyncio.Event()
         if hasattr(propagation, "on_resync"):
             propagation.on_resync = self.resync
+        self._freshness = Freshness(
+            _live_of(propagation) if isinstance(propagation, _PushFeed) else None,
+            max_staleness=max_staleness,
+            fail_open=fail_open,
+            retry_after=poll_interval,
+        )
 
     @property
     def view(self) -> RevocationView:
@@ -154,6 +186,11 @@ class DurableRevocationStore:
     def poll_interval(self) -> float:
         """Seconds between two reads of new rows."""
         return self._poll
+
+    @property
+    def freshness(self) -> Freshness:
+        """The gate :meth:`start` puts on the view: whether it may be trusted now."""
+        return self._freshness
 
     def bind(self, store: SQLStore) -> None:
         """Record in ``store``'s database (before :meth:`start`)."""
@@ -176,10 +213,16 @@ class DurableRevocationStore:
         try:
             # After the propagation store: whatever is revoked from now on reaches us through
             # it or through the poll, whatever before is in the rows loaded here.
-            await self.reload()
+            await self._confirmed(self.reload)
         except BaseException:
             await self._close_inner()
             raise
+        self._inner.local.view.freshness = self._freshness
+        if self._freshness.fail_open:
+            _log.warning(
+                "revocations: fail open: while neither the propagation feed nor a database "
+                "poll vouches for the revocation view, tokens are verified against it anyway"
+            )
         self._task = asyncio.create_task(self._follow(), name="jwtauth-revocation-poll")
 
     async def close(self) -> None:
@@ -230,8 +273,9 @@ class DurableRevocationStore:
         await self._record([self._cut_off("all", "", "", before)])
 
     async def ping(self) -> bool:
-        """The propagation store's answer (the database has its own readiness check)."""
-        return await self._inner.ping()
+        """The propagation store's answer, and False while the view cannot be trusted (the
+        database has its own readiness check)."""
+        return await self._inner.ping() and (self._task is None or self._freshness.fresh)
 
     # Sessions and their revocation in one transaction ------------------------------------------
 
@@ -426,11 +470,11 @@ class DurableRevocationStore:
                 if self._reload_due:
                     self._reload_due = False
                     try:
-                        await self.reload()
+                        await self._confirmed(self.reload)
                     except BaseException:
                         self._reload_due = True  # at the next poll, not in a tight loop
                         raise
-                await self.poll()
+                await self._confirmed(self.poll)
             except Exception as exc:
                 if not self._failing:
                     self._failing = True
@@ -443,6 +487,15 @@ class DurableRevocationStore:
                 if self._failing:
                     self._failing = False
                     _log.info("revocations: reading the database again")
+
+    async def _confirmed(self, read: Callable[[], Awaitable[int]]) -> None:
+        # The view holds every row committed before the read began: trusted until the next
+        # poll is due, plus the bound. Measured from the start, so a slow read counts.
+        began = time.monotonic()
+        await read()
+        self._freshness.confirm(
+            self._poll + self._freshness.max_staleness - (time.monotonic() - began)
+        )
 
     @property
     def gaps(self) -> int:

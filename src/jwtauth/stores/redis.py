@@ -225,6 +225,12 @@ class RedisRevocationStore:
         """This process's entries; writing them reaches neither Redis nor other processes."""
         return self._local
 
+    @property
+    def live(self) -> bool:
+        """True while the subscription is up and its entries are loaded, so the view misses
+        nothing published; read-only and without I/O (verification's freshness check)."""
+        return self._task is not None and self._synced
+
     # Lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
