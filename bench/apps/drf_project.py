@@ -48,6 +48,10 @@ elif MODE in ("stateless", "database"):
     if os.environ.get("BENCH_REDIS_URL"):
         jwtauth["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
     extra = {"JWTAUTH": jwtauth}
+    # DEBUG off is production, whose embedded auth refuses an http:// issuer; the bench serves
+    # plain HTTP on loopback, as behind a TLS-terminating proxy (its production warning is
+    # expected in the log).
+    os.environ.setdefault("JWTAUTH_HTTPS", "off")
     _APPS.append("jwtauth.integrations.django_app")
 else:
     extra = {}
