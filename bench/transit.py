@@ -30,7 +30,7 @@ import hvac  # type: ignore[import-untyped]
 
 from jwtauth import KeyRing, TokenManager
 from jwtauth.keys.key import generate_key
-from jwtauth.keys.transit import load_transit_keyring
+from jwtauth.lifecycle.transit import load_transit_keyring
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "api"

@@ -46,7 +46,8 @@ from jwtauth import (
     generate_key,
 )
 from jwtauth.keys.key import key_from_jwk, key_from_pem
-from jwtauth.keys.secrets import assess_secret, looks_like_public_key_material
+from jwtauth.keys.material import looks_like_public_key_material
+from jwtauth.sources.strength import assess_secret
 from jwtauth.testing import FrozenClock
 from tests.forge import b64u, jseg, registered_claims
 

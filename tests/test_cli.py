@@ -17,8 +17,8 @@ from typer.testing import CliRunner, Result
 from jwtauth.cli import app
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import generate_key, key_from_jwk, key_from_pem
-from jwtauth.keys.loading import private_pem
-from jwtauth.keys.secrets import assess_secret
+from jwtauth.sources.loading import private_pem
+from jwtauth.sources.strength import assess_secret
 from jwtauth.stores.sql_database import upgrade
 
 BASE64URL_LINE = re.compile(r"[A-Za-z0-9_-]{64,}")

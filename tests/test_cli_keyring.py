@@ -13,9 +13,9 @@ from typer.testing import CliRunner, Result
 from jwtauth.cli import app
 from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError, KeyConfigurationError
-from jwtauth.keys.envelope import KeyEncryptionKey
 from jwtauth.keys.keyring import KeyRing
-from jwtauth.keys.managed import ManagedKeyring, keyring_source, load_kek, uses_managed_keyring
+from jwtauth.lifecycle.envelope import KeyEncryptionKey
+from jwtauth.lifecycle.managed import ManagedKeyring, keyring_source, load_kek, uses_managed_keyring
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -142,5 +142,5 @@ def test_a_process_losing_the_race_to_create_the_dev_kek_uses_the_winners(
     settings = Settings.load(state_dir=tmp_path / "state")
     first = load_kek(settings)
     # The second process checked before the first one wrote: its exclusive create then fails.
-    monkeypatch.setattr("jwtauth.keys.managed.os.path.lexists", lambda _: False)
+    monkeypatch.setattr("jwtauth.lifecycle.managed.os.path.lexists", lambda _: False)
     assert load_kek(settings).kek_id == first.kek_id

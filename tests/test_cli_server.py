@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from jwtauth.cli import app
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import generate_key
-from jwtauth.keys.loading import private_pem, write_private_file
+from jwtauth.sources.loading import private_pem, write_private_file
 from jwtauth.stores.sql_database import head_revision, upgrade
 from tests.live import JWTAUTH, free_port, wait_ready
 

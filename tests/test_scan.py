@@ -15,8 +15,8 @@ from typer.testing import CliRunner, Result
 from jwtauth.cli import app
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import generate_key
-from jwtauth.keys.loading import private_pem
 from jwtauth.scan_plugins import is_jwt_setting_name
+from jwtauth.sources.loading import private_pem
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 

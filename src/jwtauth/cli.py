@@ -16,10 +16,10 @@ from jwtauth.config import ENV_PREFIX, Settings, production_warnings
 from jwtauth.errors import ConfigurationError, JWTAuthError
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import generate_key
-from jwtauth.keys.lifecycle import KeyRecord
-from jwtauth.keys.loading import load_secret, private_pem, write_private_file
-from jwtauth.keys.managed import ManagedKeyring, keyring_source
-from jwtauth.keys.secrets import looks_like_public_key_material
+from jwtauth.keys.material import looks_like_public_key_material
+from jwtauth.lifecycle.managed import ManagedKeyring, keyring_source
+from jwtauth.lifecycle.rotation import KeyRecord
+from jwtauth.sources.loading import load_secret, private_pem, write_private_file
 
 __all__ = ["app", "main"]
 
@@ -159,7 +159,7 @@ def _utc(instant: float | None) -> str:
 @keys_app.command("list")
 def keys_list() -> None:
     """Show the managed keyring: kid, algorithm, state and dates (never key material)."""
-    from jwtauth.stores.keyring_admin import list_keys  # noqa: PLC0415 - needs the sql extra
+    from jwtauth.lifecycle.admin import list_keys  # noqa: PLC0415 - needs the sql extra
 
     settings = _load_settings()
     try:
@@ -178,7 +178,7 @@ def keys_rotate(
     ] = False,
 ) -> None:
     """Rotate the managed keyring: next signs, active retires after its grace, a new next."""
-    from jwtauth.stores.keyring_admin import rotate_keys  # noqa: PLC0415 - needs the sql extra
+    from jwtauth.lifecycle.admin import rotate_keys  # noqa: PLC0415 - needs the sql extra
 
     settings = _load_settings()
     try:
@@ -197,7 +197,7 @@ def revoke_all(
     yes: Annotated[bool, typer.Option("--yes", help="do it without asking")] = False,
 ) -> None:
     """Emergency: refuse every token issued until now and end every session."""
-    from jwtauth.stores.keyring_admin import revoke_all as revoke  # noqa: PLC0415
+    from jwtauth.lifecycle.admin import revoke_all as revoke  # noqa: PLC0415
 
     settings = _load_settings()
     if not yes:

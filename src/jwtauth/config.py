@@ -38,8 +38,8 @@ from jwtauth.errors import (
 )
 from jwtauth.files import read_private_file
 from jwtauth.keys.algorithms import Algorithm
-from jwtauth.keys.secrets import assess_secret
 from jwtauth.ratelimit.addresses import DEFAULT_IPV6_PREFIX, canonical_network
+from jwtauth.sources.strength import assess_secret
 
 __all__ = ["ENV_PREFIX", "SECRET_FIELDS", "Environment", "Settings", "production_warnings"]
 

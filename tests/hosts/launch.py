@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from jwtauth.stores.sql_keyring import KeyringStateRow, SigningKeyRow
+from jwtauth.lifecycle.sql import KeyringStateRow, SigningKeyRow
 from jwtauth.stores.sql_tables import Base
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_TEST_URL, service_unavailable
 from tests.live import free_port, wait_ready

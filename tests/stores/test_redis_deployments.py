@@ -12,9 +12,9 @@ import pytest
 
 from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError
+from jwtauth.lifecycle.admin import revoke_all
 from jwtauth.redis_namespace import redis_namespace
 from jwtauth.stores.durable import DurableRevocationStore
-from jwtauth.stores.keyring_admin import revoke_all
 from jwtauth.stores.redis import RedisRevocationStore
 from tests.server.support import Api, serve, state_of
 from tests.stores.test_redis_namespace import prove_not_reached, wait_until

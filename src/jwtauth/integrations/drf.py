@@ -42,7 +42,7 @@ from jwtauth.errors import (
 )
 from jwtauth.integrations._http import PROBLEM_JSON, PUBLIC_ATTRIBUTE, mark_public
 from jwtauth.integrations._http import require_scopes as check_scopes
-from jwtauth.integrations.django_app.apps import State, state
+from jwtauth.integrations.django_app.state import State, state
 from jwtauth.integrations.django_app.users import TokenUser, load_database_user
 from jwtauth.tokens.encoding import json_dumps
 from jwtauth.types import Claims

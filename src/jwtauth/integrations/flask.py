@@ -513,7 +513,7 @@ def _settings_overrides(app: Flask) -> dict[str, Any]:
 
 def _from_settings(overrides: Mapping[str, Any]) -> SyncRuntime:
     from jwtauth.config import Settings  # noqa: PLC0415 - pydantic, only for this path
-    from jwtauth.keys.loading import load_keyring  # noqa: PLC0415
+    from jwtauth.sources.loading import load_keyring  # noqa: PLC0415
 
     settings = Settings.load(**overrides)
     if settings.issuer is None:

@@ -32,7 +32,7 @@ from jwtauth.keys.jwk import (
     public_key_from_jwk,
     thumbprint,
 )
-from jwtauth.keys.secrets import looks_like_public_key_material
+from jwtauth.keys.material import looks_like_public_key_material
 from jwtauth.tokens.encoding import b64url_encode
 
 __all__ = [

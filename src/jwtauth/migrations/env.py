@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 # Tables defined beside their stores register on Base.metadata when imported; import them all,
 # so autogenerate (and the schema test) sees every table the migrations build.
-import jwtauth.stores.sql_keyring  # noqa: F401
+import jwtauth.lifecycle.sql  # noqa: F401
 from jwtauth.errors import ConfigurationError
 from jwtauth.stores.sql_database import make_engine
 from jwtauth.stores.sql_tables import Base

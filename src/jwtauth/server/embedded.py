@@ -29,7 +29,8 @@ from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError
 from jwtauth.integrations._http import Authenticator, mark_public
 from jwtauth.keys.keyring import KeyRing
-from jwtauth.keys.managed import keyring_source
+from jwtauth.lifecycle.managed import keyring_source
+from jwtauth.lifecycle.sync import open_keyring
 from jwtauth.manager import TokenManager
 from jwtauth.ratelimit import MemoryRateLimiter, RatePolicy, TrustedProxies
 from jwtauth.redaction import install_redaction
@@ -48,7 +49,6 @@ from jwtauth.server.routes import auth, claims, mfa, wellknown
 from jwtauth.server.throttle import Throttle
 from jwtauth.server.transport import Transport
 from jwtauth.stores.durable import DurableRevocationStore, PropagatingStore
-from jwtauth.stores.keyring_sync import open_keyring
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_database import head_revision, upgrade

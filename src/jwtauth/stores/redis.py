@@ -38,7 +38,7 @@ issuer-scoped entries (``jti``, ``sid``, ``sub``) under those old names, so old 
 processes keep hearing each other's logouts during a rolling upgrade, and a revocation made
 just before the upgrade is not forgotten. It never reads or writes ``all`` there: an old
 ``all`` may belong to any deployment, and the revoke-all cut-off is kept in the database anyway
-(:mod:`jwtauth.stores.keyring_sync` re-applies it at start).
+(:mod:`jwtauth.lifecycle.sync` re-applies it at start).
 
 Staleness: with the subscription up, another process sees a revocation once Redis delivers the
 message (a millisecond or two on one host). A connection that closes (Redis restart, CLIENT

@@ -13,10 +13,9 @@ import logging
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
-from django.apps import AppConfig, apps  # type: ignore[import-untyped]
+from django.apps import AppConfig  # type: ignore[import-untyped]
 from django.conf import settings  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
 from django.core.signals import setting_changed  # type: ignore[import-untyped]
@@ -32,9 +31,10 @@ from jwtauth.integrations.django_app.conf import (
     parse,
     settings_of,
 )
+from jwtauth.integrations.django_app.state import State, state
 from jwtauth.integrations.django_app.users import UserCache
-from jwtauth.keys.secrets import assess_secret
 from jwtauth.redaction import install_redaction
+from jwtauth.sources.strength import assess_secret
 
 __all__ = ["DRF_DEFAULTS", "JWTAuthConfig", "State", "state"]
 
@@ -45,21 +45,6 @@ DRF_DEFAULTS = {
     "DEFAULT_PERMISSION_CLASSES": ["jwtauth.integrations.drf.IsAuthenticatedUnlessPublic"],
     "EXCEPTION_HANDLER": "jwtauth.integrations.drf.exception_handler",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class State:
-    """What the integration runs on, built once from the settings."""
-
-    options: Options
-    runtime: SyncRuntime
-    users: UserCache
-    # The auth server's API over the project's users and database (``jwtauth_urls`` and the
-    # token views): built when the settings can sign, the server extra is installed and the
-    # default database can hold its tables; else ``None``, and ``auth_unavailable`` says why
-    # (``None`` too after ``install()``, which brings a runtime of its own and no auth).
-    auth: Any = None
-    auth_unavailable: str | None = None
 
 
 class JWTAuthConfig(AppConfig):  # type: ignore[misc]
@@ -194,21 +179,6 @@ class JWTAuthConfig(AppConfig):  # type: ignore[misc]
                 "jwtauth: could not revoke the tokens of a deactivated user (%s)",
                 type(exc).__name__,
             )
-
-
-def state() -> State:
-    """The installed app's :class:`State`.
-
-    Raises:
-        ConfigurationError: the app is not in ``INSTALLED_APPS``, or the settings are invalid.
-    """
-    try:
-        config: JWTAuthConfig = apps.get_app_config("jwtauth")
-    except LookupError:
-        raise ConfigurationError(
-            "add 'jwtauth.integrations.django_app' to INSTALLED_APPS"
-        ) from None
-    return config.state()
 
 
 def _embedded_auth(options: Options) -> tuple[Any, str | None]:

@@ -37,6 +37,7 @@ from jwtauth.auth.passwords import PasswordHasher
 from jwtauth.errors import ConfigurationError, EmailTakenError
 from jwtauth.integrations._http import mark_public
 from jwtauth.integrations._wsgi import MAX_BODY, call_asgi
+from jwtauth.integrations.django_app.state import state
 from jwtauth.types import UserRecord
 
 __all__ = ["DjangoPasswordHasher", "DjangoUsers", "database_url", "jwtauth_urls"]
@@ -199,8 +200,6 @@ def auth_view(request: HttpRequest, rest: str = "") -> HttpResponse:
     CSRF-exempt: the auth API authenticates with bearer tokens, and in cookie mode checks its
     own double-submit token, as the server does.
     """
-    from jwtauth.integrations.django_app.apps import state  # noqa: PLC0415 - app registry
-
     current = state()
     if current.auth is None:
         raise ConfigurationError(

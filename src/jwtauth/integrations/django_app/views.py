@@ -50,8 +50,8 @@ from jwtauth.errors import (
     SigningUnavailableError,
 )
 from jwtauth.integrations._http import PROBLEM_JSON, mark_public
-from jwtauth.integrations.django_app.apps import State, state
 from jwtauth.integrations.django_app.auth_api import DjangoUsers, _orm
+from jwtauth.integrations.django_app.state import State, state
 from jwtauth.ratelimit.addresses import address_key
 from jwtauth.server.middleware import client_address
 from jwtauth.tokens.encoding import json_dumps

@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
-from jwtauth.keys.lifecycle import JWKS_MAX_AGE
+from jwtauth.lifecycle.rotation import JWKS_MAX_AGE
 from jwtauth.ratelimit.addresses import normalise_address
 from jwtauth.server.deps import state_of
 from jwtauth.server.middleware import client_address

@@ -21,7 +21,7 @@ from jwtauth.errors import (
 )
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import HMACKey, Key, generate_key
-from jwtauth.keys.loading import (
+from jwtauth.sources.loading import (
     LoadedSecret,
     load_keyring,
     load_secret,

@@ -1,6 +1,6 @@
 """From settings to a keyring source: the configured keys (static) or the managed keyring.
 
-The managed keyring lives in the database (``jwtauth.stores.sql_keyring``); this module only
+The managed keyring lives in the database (``jwtauth.lifecycle.sql``); this module only
 decides whether it is used, loads its key-encryption key, and picks the key a new keyring starts
 with. Every refusal is one line that names the setting and never the secret.
 """
@@ -15,11 +15,12 @@ from jwtauth.config import ENV_PREFIX, Settings
 from jwtauth.errors import ConfigurationError
 from jwtauth.files import write_private_file
 from jwtauth.keys.algorithms import Algorithm
-from jwtauth.keys.envelope import KeyEncryptionKey
 from jwtauth.keys.key import Key, generate_key
 from jwtauth.keys.keyring import KeyRing
-from jwtauth.keys.lifecycle import JWKS_MAX_AGE, RotationPolicy
-from jwtauth.keys.loading import _check_state_dir, load_keyring, load_signing_key, read_key_file
+from jwtauth.lifecycle.envelope import KeyEncryptionKey
+from jwtauth.lifecycle.rotation import JWKS_MAX_AGE, RotationPolicy
+from jwtauth.sources.key_file import read_key_file
+from jwtauth.sources.loading import _check_state_dir, load_keyring, load_signing_key
 
 __all__ = ["ManagedKeyring", "keyring_source", "load_kek", "uses_managed_keyring"]
 
@@ -131,7 +132,7 @@ def keyring_source(settings: Settings) -> KeyRing | ManagedKeyring:
     """The configured keyring, or what the managed keyring needs; every check runs here, before
     a server binds its port."""
     if settings.signer == "transit":  # the private key stays in Vault (decision 018)
-        from jwtauth.keys.transit import transit_keyring  # noqa: PLC0415 - needs the vault extra
+        from jwtauth.lifecycle.transit import transit_keyring  # noqa: PLC0415 - needs the vault extra
 
         return transit_keyring(settings)
     if not uses_managed_keyring(settings):

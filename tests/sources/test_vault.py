@@ -25,10 +25,11 @@ from jwtauth.errors import (
     WeakSecretError,
 )
 from jwtauth.keys.key import HMACKey, generate_key
-from jwtauth.keys.loading import load_secret, load_signing_key, private_pem
-from jwtauth.keys.remote import CachedSecret, check_transport, remote_secret
+from jwtauth.sources.loading import load_secret, load_signing_key, private_pem
+from jwtauth.sources.remote import CachedSecret, remote_secret
+from jwtauth.sources.transport import check_transport
 from jwtauth.testing import FrozenClock
-from tests.keys.servers import Bao, running_bao
+from tests.managers import Bao, running_bao
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 

@@ -2,7 +2,7 @@
 
 Settings: ``JWTAUTH_VAULT_URL``, ``JWTAUTH_VAULT_TOKEN`` or ``JWTAUTH_VAULT_TOKEN_FILE``,
 ``JWTAUTH_VAULT_MOUNT`` (``secret``), ``JWTAUTH_VAULT_PATH``, ``JWTAUTH_VAULT_FIELD``
-(``value``). The only module besides :mod:`jwtauth.keys.transit` that imports hvac.
+(``value``). The only module besides :mod:`jwtauth.lifecycle.transit` that imports hvac.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from hvac import exceptions as hvac_errors
 
 from jwtauth.config import ENV_PREFIX, Settings
 from jwtauth.errors import ConfigurationError, SecretsManagerError
-from jwtauth.keys.remote import check_transport
+from jwtauth.sources.key_file import read_key_file
+from jwtauth.sources.transport import check_transport
 
 __all__ = [
     "TIMEOUT",
@@ -64,8 +65,6 @@ def unexpected_answer(response: object) -> str:
 
 
 def _token(settings: Settings) -> str:
-    from jwtauth.keys.loading import read_key_file  # noqa: PLC0415 - loading imports us lazily
-
     if settings.vault_token is not None and settings.vault_token_file is not None:
         raise ConfigurationError(
             f"set only one of {ENV_PREFIX}VAULT_TOKEN and {ENV_PREFIX}VAULT_TOKEN_FILE"

@@ -16,15 +16,15 @@ from cryptography.hazmat.primitives import serialization
 from jwtauth.config import ENV_PREFIX, Settings
 from jwtauth.errors import (
     ConfigurationError,
-    InsecureKeyFileError,
     KeyConfigurationError,
     WeakSecretError,
 )
-from jwtauth.files import owned_by_us, read_private_file, write_private_file
+from jwtauth.files import owned_by_us, write_private_file
 from jwtauth.keys.key import HMACKey, Key, generate_key, key_from_pem
 from jwtauth.keys.keyring import KeyRing
-from jwtauth.keys.remote import remote_secret
-from jwtauth.keys.secrets import SecretStrength, assess_secret
+from jwtauth.sources.key_file import read_key_file
+from jwtauth.sources.remote import remote_secret
+from jwtauth.sources.strength import SecretStrength, assess_secret
 
 __all__ = [
     "LoadedSecret",
@@ -53,15 +53,6 @@ class LoadedSecret:
     def strength(self) -> SecretStrength:
         """Assess the secret without revealing it."""
         return assess_secret(self.value)
-
-
-def read_key_file(path: Path, settings: Settings) -> bytes:
-    """Read a key or secret file; refuse (production) or warn about (development) a file that
-    other users can read or that another user owns. Check and read use one descriptor."""
-    data, problem = read_private_file(path)
-    if problem is not None:
-        settings.refuse_or_warn(InsecureKeyFileError(f"key file {problem.message}"))
-    return data
 
 
 def _strip_line_end(data: bytes) -> bytes:
@@ -166,7 +157,7 @@ def load_signing_key(settings: Settings) -> Key:
         # Fail closed: a server not yet built for Transit must not quietly sign with a local key.
         raise ConfigurationError(
             f"{ENV_PREFIX}SIGNER=transit: the keyring comes from "
-            "jwtauth.keys.transit.transit_keyring(settings)"
+            "jwtauth.lifecycle.transit.transit_keyring(settings)"
         )
     if settings.algorithm.family == "HS":
         if settings.private_key_file is not None:

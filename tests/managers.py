@@ -1,4 +1,5 @@
-"""Real OpenBao (``bao server -dev``) and moto (``moto_server``) processes for the key tests.
+"""Real OpenBao (``bao server -dev``) and moto (``moto_server``) processes for the
+secrets-manager and Transit tests.
 
 Each is started on a free loopback port, polled until its health endpoint answers (with a
 deadline) and stopped at the end. A missing binary means `service_unavailable`.

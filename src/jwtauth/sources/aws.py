@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[impor
 
 from jwtauth.config import ENV_PREFIX, Settings
 from jwtauth.errors import ConfigurationError, SecretsManagerError
-from jwtauth.keys.remote import check_transport
+from jwtauth.sources.transport import check_transport
 
 __all__ = ["AWSSecret", "secretsmanager_client"]
 

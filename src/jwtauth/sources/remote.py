@@ -7,12 +7,10 @@ setting asks for them, so the core never loads them (``tests/test_layering.py``)
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
 
 from jwtauth.errors import ConfigurationError, SecretsManagerError
 from jwtauth.types import Clock
@@ -20,7 +18,7 @@ from jwtauth.types import Clock
 if TYPE_CHECKING:
     from jwtauth.config import Settings
 
-__all__ = ["CachedSecret", "SecretFetcher", "check_transport", "remote_secret"]
+__all__ = ["CachedSecret", "SecretFetcher", "remote_secret"]
 
 logger = logging.getLogger("jwtauth.keys")
 
@@ -109,33 +107,6 @@ class CachedSecret:
         return f"CachedSecret(source={self.source!r}, ttl={self.ttl!r})"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_transport(settings: Settings, setting: str, url: str) -> None:
-    """Refuse (production) or warn about a secrets-manager URL that is not ``https``.
-
-    Plain ``http`` is accepted to a loopback address only (a local Vault Agent or proxy): to any
-    other host the credential and the secret would cross the network in clear.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"{setting} must be an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        settings.refuse_or_warn(
-            ConfigurationError(
-                f"{setting} uses plain http to a remote host; use https so that the credential "
-                "and the secret are not sent in clear"
-            )
-        )
-
-
 def remote_secret(settings: Settings, *, clock: Clock = time.monotonic) -> CachedSecret:
     """The secret the settings place in a secrets manager (``JWTAUTH_SECRET_SOURCE``), cached
     for ``JWTAUTH_SECRET_REFRESH`` seconds. Nothing is fetched until :meth:`CachedSecret.get`."""
@@ -143,11 +114,11 @@ def remote_secret(settings: Settings, *, clock: Clock = time.monotonic) -> Cache
     manager = settings.secret_source
     # The client libraries are imported here, only when configured: the core never loads them.
     if manager == "vault":
-        from jwtauth.keys.vault import VaultSecret  # noqa: PLC0415
+        from jwtauth.sources.vault import VaultSecret  # noqa: PLC0415
 
         fetcher = VaultSecret.from_settings(settings)
     elif manager == "aws":
-        from jwtauth.keys.aws import AWSSecret  # noqa: PLC0415
+        from jwtauth.sources.aws import AWSSecret  # noqa: PLC0415
 
         fetcher = AWSSecret.from_settings(settings)
     else:

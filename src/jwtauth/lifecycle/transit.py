@@ -34,7 +34,7 @@ from jwtauth.errors import (
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import ECKey, EdDSAKey, Key, key_from_pem
 from jwtauth.keys.keyring import KeyRing
-from jwtauth.keys.vault import (
+from jwtauth.sources.vault import (
     VAULT_ERRORS,
     describe_vault_error,
     unexpected_answer,
@@ -66,7 +66,7 @@ class TransitKey(Key):
     """One version of a Transit signing key: signs through Vault, verifies locally.
 
     Args:
-        client: an hvac client (:func:`jwtauth.keys.vault.vault_client`).
+        client: an hvac client (:func:`jwtauth.sources.vault.vault_client`).
         name: the Transit key's name.
         version: the key version this object signs with; pinned, so a rotation by someone else
             cannot make signatures appear under a `kid` they do not belong to.

@@ -6,9 +6,9 @@ import pytest
 
 from jwtauth.errors import KeyConfigurationError, KeyRotationError, UnknownKeyError
 from jwtauth.keys.algorithms import Algorithm
-from jwtauth.keys.envelope import KeyEncryptionKey, key_from_material, key_material
 from jwtauth.keys.key import Key, generate_key
-from jwtauth.keys.lifecycle import (
+from jwtauth.lifecycle.envelope import KeyEncryptionKey, key_from_material, key_material
+from jwtauth.lifecycle.rotation import (
     KeyRecord,
     KeyState,
     RotationPolicy,

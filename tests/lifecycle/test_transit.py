@@ -26,10 +26,10 @@ from jwtauth.errors import (
 from jwtauth.keys.jwk import thumbprint
 from jwtauth.keys.key import ECKey
 from jwtauth.keys.keyring import KeyRing
-from jwtauth.keys.loading import load_keyring, private_pem
-from jwtauth.keys.transit import TransitKey, load_transit_keyring, transit_keyring
+from jwtauth.lifecycle.transit import TransitKey, load_transit_keyring, transit_keyring
 from jwtauth.manager import TokenManager
-from tests.keys.servers import Bao, running_bao
+from jwtauth.sources.loading import load_keyring, private_pem
+from tests.managers import Bao, running_bao
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 

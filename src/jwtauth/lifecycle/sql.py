@@ -3,7 +3,7 @@
 Two tables (migration 0003):
 
 * ``signing_keys``: one row per managed key with its state and dates, and its private material
-  sealed under the key-encryption key (:mod:`jwtauth.keys.envelope`); the material is erased
+  sealed under the key-encryption key (:mod:`jwtauth.lifecycle.envelope`); the material is erased
   when the key is retired. Never in plaintext, never logged.
 * ``keyring_state``: one row holding a ``version`` that every change bumps, and the global
   ``revoked_before`` cut-off of ``jwtauth revoke-all``. Server processes poll this one row; a
@@ -36,9 +36,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from jwtauth.errors import KeyRotationError
 from jwtauth.keys.algorithms import Algorithm
-from jwtauth.keys.envelope import KeyEncryptionKey, key_from_material, key_material
 from jwtauth.keys.key import Key
-from jwtauth.keys.lifecycle import KeyRecord, KeyState
+from jwtauth.lifecycle.envelope import KeyEncryptionKey, key_from_material, key_material
+from jwtauth.lifecycle.rotation import KeyRecord, KeyState
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_tables import ACTIVE, REVOKED, Base, RefreshTokenRow, SessionRow
 

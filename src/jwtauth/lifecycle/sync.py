@@ -24,7 +24,8 @@ from collections.abc import AsyncIterator, Sequence
 from jwtauth.errors import KeyRotationError
 from jwtauth.keys.key import Key
 from jwtauth.keys.keyring import KeyRing
-from jwtauth.keys.lifecycle import (
+from jwtauth.lifecycle.managed import ManagedKeyring
+from jwtauth.lifecycle.rotation import (
     KeyRecord,
     KeyState,
     build_keyring,
@@ -35,10 +36,9 @@ from jwtauth.keys.lifecycle import (
     rotate,
     rotation_due,
 )
-from jwtauth.keys.managed import ManagedKeyring
+from jwtauth.lifecycle.sql import KeyringSnapshot, SQLKeyringStore
 from jwtauth.manager import TokenManager
 from jwtauth.stores.sql import SQLStore
-from jwtauth.stores.sql_keyring import KeyringSnapshot, SQLKeyringStore
 from jwtauth.types import Clock, RevocationStore
 
 __all__ = ["KeyringSync", "open_keyring"]
@@ -213,7 +213,7 @@ class KeyringSync:
 
         Raises:
             KeyRotationError: another process changed the keyring since it was loaded, or
-                `next` is too new (see :func:`jwtauth.keys.lifecycle.rotate`).
+                `next` is too new (see :func:`jwtauth.lifecycle.rotation.rotate`).
         """
         return await self._rotate(
             await self._store.snapshot(), force=force, compromised=compromised

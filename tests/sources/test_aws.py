@@ -18,10 +18,10 @@ from jwtauth.errors import (
     WeakSecretError,
 )
 from jwtauth.keys.key import HMACKey, generate_key
-from jwtauth.keys.loading import load_secret, load_signing_key, private_pem
-from jwtauth.keys.remote import remote_secret
+from jwtauth.sources.loading import load_secret, load_signing_key, private_pem
+from jwtauth.sources.remote import remote_secret
 from jwtauth.testing import FrozenClock
-from tests.keys.servers import Moto, running_moto
+from tests.managers import Moto, running_moto
 
 pytestmark = pytest.mark.usefixtures("clean_env", "aws_credentials")
 

@@ -13,13 +13,13 @@ from contextlib import asynccontextmanager
 
 from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError, KeyRotationError
-from jwtauth.keys.lifecycle import KeyRecord
-from jwtauth.keys.managed import ManagedKeyring, keyring_source
+from jwtauth.lifecycle.managed import ManagedKeyring, keyring_source
+from jwtauth.lifecycle.rotation import KeyRecord
+from jwtauth.lifecycle.sql import RevokeAllOutcome, SQLKeyringStore
+from jwtauth.lifecycle.sync import KeyringSync, open_keyring
 from jwtauth.redis_namespace import redis_namespace
-from jwtauth.stores.keyring_sync import KeyringSync, open_keyring
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_database import head_revision, upgrade
-from jwtauth.stores.sql_keyring import RevokeAllOutcome, SQLKeyringStore
 
 __all__ = ["list_keys", "revoke_all", "rotate_keys"]
 

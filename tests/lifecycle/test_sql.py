@@ -16,17 +16,17 @@ from sqlalchemy.engine import Connection
 
 from jwtauth.errors import KeyRotationError, RevokedTokenError, UnknownKeyError
 from jwtauth.keys.algorithms import Algorithm
-from jwtauth.keys.envelope import KeyEncryptionKey, key_material
 from jwtauth.keys.key import generate_key
 from jwtauth.keys.keyring import KeyRing
-from jwtauth.keys.lifecycle import KeyState, RotationPolicy
-from jwtauth.keys.managed import ManagedKeyring
+from jwtauth.lifecycle.envelope import KeyEncryptionKey, key_material
+from jwtauth.lifecycle.managed import ManagedKeyring
+from jwtauth.lifecycle.rotation import KeyState, RotationPolicy
+from jwtauth.lifecycle.sql import KeyringStateRow, SigningKeyRow, SQLKeyringStore
+from jwtauth.lifecycle.sync import open_keyring
 from jwtauth.manager import TokenManager
-from jwtauth.stores.keyring_sync import open_keyring
 from jwtauth.stores.memory import MemoryRevocationStore
 from jwtauth.stores.sql import SQLStore
 from jwtauth.stores.sql_database import make_engine
-from jwtauth.stores.sql_keyring import KeyringStateRow, SigningKeyRow, SQLKeyringStore
 from jwtauth.stores.sql_tables import Base, RefreshTokenRow, SessionRow
 from jwtauth.testing import FrozenClock
 from jwtauth.tokens.jws import JWS

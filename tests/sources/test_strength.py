@@ -15,12 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from jwtauth.keys.key import ECKey
-from jwtauth.keys.secrets import (
-    MIN_ENTROPY_BITS,
-    MIN_SECRET_BYTES,
-    assess_secret,
-    looks_like_public_key_material,
-)
+from jwtauth.keys.material import looks_like_public_key_material
+from jwtauth.sources.strength import MIN_ENTROPY_BITS, MIN_SECRET_BYTES, assess_secret
 
 _EC = ec.generate_private_key(ec.SECP256R1())
 _RSA = rsa.generate_private_key(65537, 2048)
