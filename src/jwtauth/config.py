@@ -129,7 +129,10 @@ class Settings(BaseSettings):
     )
     leeway: float = Field(default=0.0, ge=0, le=300, description="tolerated clock skew, seconds")
     database_url: SecretStr | None = Field(default=None, description="SQLAlchemy database URL")
-    redis_url: SecretStr | None = Field(default=None, description="Redis URL")
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis URL (redis://, rediss://; redis+cluster://, redis+sentinel://)",
+    )
     # Unset: derived from the issuer (jwtauth.redis_namespace, whose NAMESPACE_PATTERN this is).
     redis_namespace: str | None = Field(
         default=None,

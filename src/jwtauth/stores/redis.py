@@ -49,6 +49,16 @@ answer). The task then reconnects after a jittered backoff, 25-50 ms at first, d
 Redis is reachable a view is at most ``2 * heartbeat_interval + 2 s`` plus one scan behind
 (about 50 ms after an isolated abrupt close); while it is not, :meth:`ping` reports False so
 that readiness can take the process out of rotation.
+
+On a Redis Cluster (a ``redis+cluster://`` URL, :mod:`jwtauth.stores.redis_client`) the names
+carry the namespace as a hash tag, ``jwtauth:{<ns>}:rev:`` and ``jwtauth:{<ns>}:revocations``,
+so one deployment's keys and channel share a slot: the write script may touch them together,
+and a load's MGET is one node's. Messages travel by sharded Pub/Sub (SPUBLISH from the script,
+SSUBSCRIBE on the slot's primary), which reaches every subscriber without flooding every node.
+A silent subscription is probed by SPUBLISHing a heartbeat on the channel, which must come back
+within ``heartbeat_interval``; after a failover the probe fails, and the store subscribes
+again at the slot's new owner and re-scans. A cluster store needs a namespace and never
+bridges to the un-namespaced names of earlier versions (a cluster deployment has none).
 """
 
 from __future__ import annotations
@@ -65,8 +75,9 @@ from types import TracebackType
 from typing import Final, Self
 from urllib.parse import quote, unquote
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import ClusterPubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -75,7 +86,7 @@ from redis.exceptions import RedisError
 from jwtauth.redis_namespace import check_namespace
 from jwtauth.revocation import RevocationList
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
-from jwtauth.stores.redis_client import redis_client
+from jwtauth.stores.redis_client import AnyRedis, is_cluster, is_standalone, redis_client
 from jwtauth.types import Clock
 
 __all__ = ["LEGACY_CHANNEL", "LEGACY_KEY_PREFIX", "RedisRevocationStore"]
@@ -109,6 +120,9 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 """
+# On a cluster: sharded, to the channel that shares the key's slot (the hash tag).
+_CLUSTER_WRITE_SCRIPT = _WRITE_SCRIPT.replace("'PUBLISH'", "'SPUBLISH'")
+_HEARTBEAT = b"heartbeat"  # what a cluster subscription SPUBLISHes to itself when idle
 
 
 class RedisRevocationStore:
@@ -144,6 +158,7 @@ class RedisRevocationStore:
     __slots__ = (
         "_channel",
         "_clock",
+        "_cluster",
         "_heartbeat",
         "_legacy",
         "_local",
@@ -174,7 +189,16 @@ class RedisRevocationStore:
     ) -> None:
         if heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be > 0")
-        if namespace is None:
+        self._cluster = is_cluster(url)
+        if self._cluster:
+            if namespace is None:
+                raise ValueError("a Redis Cluster store needs a namespace (its hash tag)")
+            # The hash tag: every key and the channel of one deployment in one slot.
+            base = f"jwtauth:{{{check_namespace(namespace)}}}:"
+            channel = f"{base}revocations" if channel is None else channel
+            key_prefix = f"{base}rev:" if key_prefix is None else key_prefix
+            legacy_names = False
+        elif namespace is None:
             channel = LEGACY_CHANNEL if channel is None else channel
             key_prefix = LEGACY_KEY_PREFIX if key_prefix is None else key_prefix
         else:
@@ -197,16 +221,22 @@ class RedisRevocationStore:
         # The bounds every jwtauth Redis client has: a pool that waits instead of failing past
         # 100 connections (150 concurrent logouts gave 49 errors), one retry of a connection
         # that died while pooled (a Redis restart), command timeouts (issue 14).
-        self._redis = redis_client(url)
+        self._redis: AnyRedis = redis_client(url)
         # The subscriber must not retry on its own: redis-py would reconnect and resubscribe
         # silently, and whatever was published in between would be lost without a re-scan.
-        self._subscriber = Redis.from_url(
-            url,
-            retry=Retry(NoBackoff(), 0),
-            socket_timeout=_SOCKET_TIMEOUT,
-            socket_connect_timeout=_SOCKET_TIMEOUT,
+        self._subscriber: AnyRedis = (
+            redis_client(url, timeout=_SOCKET_TIMEOUT, retries=0)
+            if not is_standalone(url)
+            else Redis.from_url(
+                url,
+                retry=Retry(NoBackoff(), 0),
+                socket_timeout=_SOCKET_TIMEOUT,
+                socket_connect_timeout=_SOCKET_TIMEOUT,
+            )
         )
-        self._write = self._redis.register_script(_WRITE_SCRIPT)
+        self._write = self._redis.register_script(
+            _CLUSTER_WRITE_SCRIPT if self._cluster else _WRITE_SCRIPT
+        )
         self._task: asyncio.Task[None] | None = None
         self._synced = False
         self._stopping = asyncio.Event()
@@ -339,11 +369,20 @@ class RedisRevocationStore:
     # Following -----------------------------------------------------------------------------------
 
     async def _subscribe_and_load(self) -> PubSub:
+        if isinstance(self._subscriber, RedisCluster):
+            # The shard subscription goes to the node owning the channel's slot: read the
+            # topology afresh each time (after a failover the old owner is gone).
+            await self._subscriber.initialize()
+            await self._subscriber.nodes_manager.initialize()
         pubsub = self._subscriber.pubsub()
         channels = [self._channel, LEGACY_CHANNEL] if self._legacy else [self._channel]
         try:
-            await pubsub.subscribe(*channels)
-            await _confirmed(pubsub, len(channels))
+            if isinstance(pubsub, ClusterPubSub):
+                await pubsub.ssubscribe(self._channel)
+                await _confirmed_sharded(pubsub)
+            else:
+                await pubsub.subscribe(*channels)
+                await _confirmed(pubsub, len(channels))
             loaded = await self._load()
         except BaseException:
             await _discard(pubsub)
@@ -423,18 +462,29 @@ class RedisRevocationStore:
         loop = asyncio.get_running_loop()
         next_purge = loop.time() + _PURGE_INTERVAL
         pinged = False
+        sharded = isinstance(pubsub, ClusterPubSub)
         while not self._stopping.is_set():
-            message = await pubsub.get_message(
-                ignore_subscribe_messages=True, timeout=self._heartbeat
-            )
+            if sharded:
+                message = await pubsub.get_sharded_message(  # type: ignore[attr-defined]
+                    ignore_subscribe_messages=True, timeout=self._heartbeat
+                )
+            else:
+                message = await pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=self._heartbeat
+                )
             if message is None:
                 if pinged:
                     raise RedisConnectionError("no answer to PING on the subscription")
-                await pubsub.ping()
+                if sharded:
+                    # No PING on a shard subscription: send ourselves a message on the channel,
+                    # which comes back only through a live subscription at the slot's owner.
+                    await self._redis.spublish(self._channel, _HEARTBEAT)
+                else:
+                    await pubsub.ping()
                 pinged = True
             else:
                 pinged = False  # anything received proves the connection alive
-                if message["type"] == "message":
+                if message["type"] in ("message", "smessage") and message["data"] != _HEARTBEAT:
                     legacy = message["channel"] != self._channel.encode()
                     await self._apply_message(message["data"], legacy=legacy)
             if loop.time() >= next_purge:
@@ -500,6 +550,17 @@ async def _confirmed(pubsub: PubSub, channels: int) -> None:
             channels -= 1
             if channels == 0:
                 return
+    raise RedisConnectionError("Redis did not confirm the subscription")
+
+
+async def _confirmed_sharded(pubsub: ClusterPubSub) -> None:
+    # As _confirmed, for SSUBSCRIBE on a cluster.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _CONFIRM_TIMEOUT
+    while (remaining := deadline - loop.time()) > 0:
+        message = await pubsub.get_sharded_message(timeout=remaining)
+        if message is not None and message["type"] == "ssubscribe":
+            return
     raise RedisConnectionError("Redis did not confirm the subscription")
 
 

@@ -1,0 +1,87 @@
+"""The Redis stores on a Sentinel-managed primary (a private primary, replica and sentinel,
+tests/faults.py), issue 14: revocations and limits are shared, and when the primary dies the
+sentinel's failover loses no revocation and the subscription follows the new primary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jwtauth.ratelimit import DEFAULT_POLICIES
+from jwtauth.ratelimit.redis import RedisRateLimiter
+from jwtauth.stores.redis import RedisRevocationStore
+from tests.faults import PrivateSentinel, private_sentinel
+
+pytestmark = pytest.mark.anyio
+
+ISS = "https://auth.test"
+
+
+def claims(jti: str) -> dict[str, Any]:
+    return {"iss": ISS, "sub": "alice", "jti": jti, "iat": time.time() - 10}
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float) -> float:
+    """Wait for ``condition`` with a deadline (the bound under test), checking every 5 ms."""
+    start = time.perf_counter()
+    while not condition():
+        assert time.perf_counter() - start < timeout, f"not seen within {timeout} s"
+        await asyncio.sleep(0.005)
+    return time.perf_counter() - start
+
+
+@pytest.fixture
+def sentinel(tmp_path: Path) -> Iterator[PrivateSentinel]:
+    with private_sentinel(tmp_path / "sentinel") as running:
+        yield running
+
+
+def store(sentinel: PrivateSentinel, namespace: str) -> RedisRevocationStore:
+    return RedisRevocationStore(sentinel.url, namespace=namespace, heartbeat_interval=0.2)
+
+
+async def test_limits_are_shared_through_the_sentinels_primary(sentinel: PrivateSentinel) -> None:
+    namespace = uuid.uuid4().hex[:12]
+    first = RedisRateLimiter(sentinel.url, namespace=namespace)
+    second = RedisRateLimiter(sentinel.url, namespace=namespace)
+    try:
+        policy = DEFAULT_POLICIES["login-ip"]  # 5 a minute
+        decisions = [
+            await (first if i % 2 else second).hit(policy, "198.51.100.9") for i in range(8)
+        ]
+        assert [d.allowed for d in decisions].count(True) == 5
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_failover_loses_no_revocation_and_the_subscription_follows(
+    sentinel: PrivateSentinel,
+) -> None:
+    namespace = uuid.uuid4().hex[:12]
+    async with store(sentinel, namespace) as writer, store(sentinel, namespace) as follower:
+        await writer.revoke_token(ISS, "before", time.time() + 300)
+        await wait_until(lambda: follower.view.is_revoked(claims("before")), timeout=5.0)
+        replica = sentinel.replica.port
+        sentinel.primary.kill()
+        await asyncio.to_thread(sentinel.wait, lambda: sentinel.primary_port() == replica)
+        deadline = time.monotonic() + 20.0
+        while True:
+            try:
+                await writer.revoke_token(ISS, "after", time.time() + 300)
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "no write accepted after the failover"
+                await asyncio.sleep(0.1)
+        await wait_until(lambda: follower.view.is_revoked(claims("after")), timeout=15.0)
+        await wait_until(lambda: follower.live, timeout=15.0)
+    async with store(sentinel, namespace) as later:  # the promoted replica had the keys
+        assert later.view.is_revoked(claims("before"))
+        assert later.view.is_revoked(claims("after"))
