@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     )
     leeway: float = Field(default=0.0, ge=0, le=300, description="tolerated clock skew, seconds")
     database_url: SecretStr | None = Field(default=None, description="SQLAlchemy database URL")
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="database connections each process keeps open (plus as many again in bursts)",
+    )
     redis_url: SecretStr | None = Field(
         default=None,
         description="Redis URL (redis://, rediss://; redis+cluster://, redis+sentinel://)",

@@ -19,6 +19,7 @@ from jwtauth.config import Settings
 from jwtauth.integrations.fastapi import JWTAuth, public, require_scopes
 from jwtauth.integrations.starlette import JWTAuthMiddleware
 from jwtauth.server import EmbeddedAuth
+from jwtauth.stores.sql import SQLStore
 from tests.server.support import CLIENT_IP, FAST_HASHER, Api, bearer
 
 pytestmark = pytest.mark.anyio
@@ -172,3 +173,16 @@ async def test_a_starlette_host_mounts_the_routes(settings: Settings) -> None:
         assert (await http.get("/orders")).status_code == 401
         response = await http.get("/orders", headers=bearer(tokens["access_token"]))
         assert response.json() == ["o-1"]
+
+
+async def test_the_database_pool_is_the_configured_size(settings: Settings) -> None:
+    # N processes open up to 2 * N * JWTAUTH_DATABASE_POOL_SIZE connections (docs/capacity.md).
+    auth = EmbeddedAuth(settings.model_copy(update={"database_pool_size": 3}), hasher=FAST_HASHER)
+    await auth.start()
+    try:
+        store = auth.state.service.refresh_store if auth.state is not None else None
+        assert isinstance(store, SQLStore)
+        assert store.engine.pool.size() == 3  # type: ignore[attr-defined]
+        assert store.engine.pool._max_overflow == 3  # type: ignore[attr-defined]
+    finally:
+        await auth.close()

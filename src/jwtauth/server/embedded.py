@@ -280,7 +280,10 @@ class EmbeddedAuth:
                 if settings.database_url is None:
                     settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
                 await asyncio.to_thread(upgrade, self._database_url)
-            store = SQLStore(self._database_url)
+            # pool_size open, as many again in bursts: with N processes the database sees up to
+            # 2 * N * JWTAUTH_DATABASE_POOL_SIZE connections (docs/capacity.md).
+            pool = settings.database_pool_size
+            store = SQLStore(self._database_url, pool_size=pool, max_overflow=pool)
             stack.push_async_callback(store.close)  # closed last, whatever the others do
             if settings.is_production and await store.schema_revision() != head_revision():
                 raise ConfigurationError(
