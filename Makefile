@@ -51,6 +51,7 @@ bench: install wrk
 	$(VENV)/bin/python -m bench.integrations
 	$(VENV)/bin/python -m bench.wsgi
 	$(VENV)/bin/python -m bench.embedded
+	$(VENV)/bin/python -m bench.fleet
 	$(VENV)/bin/python -m bench.transit
 
 clean:

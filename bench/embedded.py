@@ -129,9 +129,18 @@ def _command(host: Host, port: int) -> list[str]:
 def running(host: Host, env: dict[str, str], workdir: Path) -> Iterator[str]:
     """Start ``host``, wait until its JWKS answers 200 (the auth is started), yield its base
     URL, terminate it."""
+    with started(host, env, workdir) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def started(
+    host: Host, env: dict[str, str], workdir: Path, log_name: str = "server.log"
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`running`, also yielding the process (its pid for memory readings)."""
     port = _free_port()
     env = {**_base_env(), **env, "BENCH_HOST": "127.0.0.1", "BENCH_PORT": str(port)}
-    log = workdir / "server.log"
+    log = workdir / log_name
     with log.open("wb") as out:
         # The working directory is scratch, so no .env file of the caller is read.
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -149,7 +158,7 @@ def running(host: Host, env: dict[str, str], workdir: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{host.name} not ready:\n" + _tail(log))
             time.sleep(0.05)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
