@@ -388,19 +388,29 @@ class DurableRevocationStore:
         await self._propagate(revocations)
 
     async def _propagate(self, revocations: Sequence[Revocation]) -> None:
-        for revocation in revocations:
+        if isinstance(self._inner, _PushFeed) and not self._inner.live:
+            # The feed is down (Redis gone or hung, as its subscription found): do not make the
+            # request wait on it. This process applies the rows now, the others by polling.
+            for revocation in revocations:
+                await _apply(self._inner.local, revocation)
+            return
+        for index, revocation in enumerate(revocations):
             try:
                 await _apply(self._inner, revocation)
             except Exception as exc:
-                # This process refuses it at once whatever the propagation store managed; the
-                # others read the row within a poll. Class only: a Redis error names the host.
-                await _apply(self._inner.local, revocation)
+                # This process refuses them at once whatever the propagation store managed; the
+                # others read the rows within a poll. One failure is enough: the rest are not
+                # tried (a hung Redis would make the request wait once per revocation). Class
+                # only: a Redis error names the host.
+                for rest in revocations[index:]:
+                    await _apply(self._inner.local, rest)
                 _log.warning(
                     "revocations: recorded in the database but not propagated (%s); "
                     "other processes apply it from the database within %.1f s",
                     type(exc).__name__,
                     self._poll,
                 )
+                return
 
     # Following the database --------------------------------------------------------------------
 
