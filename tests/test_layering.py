@@ -24,12 +24,12 @@ CORE_MODULES = (
     "jwtauth.tokens.jws",
     "jwtauth.tokens.claims",
     "jwtauth.revocation",
-    "jwtauth.browser",
+    "jwtauth.transport.browser",
     "jwtauth.testing",
     # The adapters' shared layers and the route audit are framework-free too (decisions 020, 021).
     "jwtauth.integrations._http",
     "jwtauth.integrations._sync",
-    "jwtauth.audit",
+    "jwtauth.integrations.audit",
 )
 
 
@@ -146,11 +146,14 @@ def test_the_circle_finder_finds_a_circle() -> None:
 
 
 # The key objects know no source of secrets, no lifecycle and no settings; the sources know no
-# lifecycle; the token engine knows none of the three.
+# lifecycle; the token engine knows none of the three; how tokens travel and the secret hygiene
+# know no server, integration or store.
 FORBIDDEN_IMPORTS = {
     "jwtauth.keys": ("jwtauth.sources", "jwtauth.lifecycle", "jwtauth.config", "jwtauth.stores"),
     "jwtauth.sources": ("jwtauth.lifecycle", "jwtauth.stores", "jwtauth.server"),
     "jwtauth.tokens": ("jwtauth.sources", "jwtauth.lifecycle", "jwtauth.config"),
+    "jwtauth.transport": ("jwtauth.server", "jwtauth.integrations", "jwtauth.stores"),
+    "jwtauth.hygiene": ("jwtauth.server", "jwtauth.integrations", "jwtauth.stores"),
 }
 
 

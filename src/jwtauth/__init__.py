@@ -27,6 +27,7 @@ from jwtauth.errors import (
     UnknownKeyError,
     WeakSecretError,
 )
+from jwtauth.hygiene.redaction import RedactingFilter, install_redaction
 from jwtauth.keys import (
     Algorithm,
     ECKey,
@@ -39,7 +40,6 @@ from jwtauth.keys import (
     key_from_pem,
 )
 from jwtauth.manager import TokenManager
-from jwtauth.redaction import RedactingFilter, install_redaction
 from jwtauth.revocation import RevocationList
 from jwtauth.tokens.claims import ClaimsPolicy
 from jwtauth.tokens.factory import PayloadFactory

@@ -258,7 +258,7 @@ def serve(
         raise _fail(exc.message) from None
     for finding in production_warnings(settings):
         _log.warning("warning: %s", finding)
-    from jwtauth.redaction import install_redaction, redacting_log_config  # noqa: PLC0415
+    from jwtauth.hygiene.redaction import install_redaction, redacting_log_config  # noqa: PLC0415
 
     # uvicorn creates its handlers after create_app installed the filter: hand it over.
     log_config = redacting_log_config(uvicorn.config.LOGGING_CONFIG, install_redaction())
@@ -386,7 +386,7 @@ def scan(
 ) -> None:
     """Find hardcoded JWT secrets, private keys, .env files and JWTs; exit 1 on findings."""
     try:
-        from jwtauth import scan as scanner  # noqa: PLC0415 - the scan extra is needed only here
+        from jwtauth.hygiene import scan as scanner  # noqa: PLC0415 - the scan extra is needed only here
     except ModuleNotFoundError:
         typer.echo("jwtauth: scan needs the scan extra: pip install 'jwtauth[scan]'", err=True)
         raise typer.Exit(code=2) from None
@@ -417,7 +417,7 @@ def audit_routes(
     """List every route with its authentication; exit 1 if one is neither protected nor public."""
     import sys  # noqa: PLC0415
 
-    from jwtauth import audit  # noqa: PLC0415 - imports the app's framework, so only here
+    from jwtauth.integrations import audit  # noqa: PLC0415 - imports the app's framework, so only here
 
     sys.path.insert(0, str(app_dir.resolve()))
     try:

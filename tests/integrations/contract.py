@@ -19,13 +19,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwtauth.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash
 from jwtauth.integrations._http import FINGERPRINT_COOKIE, PROBLEM_JSON, Authenticator
 from jwtauth.keys.key import generate_key
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.manager import TokenManager
 from jwtauth.revocation import RevocationList
 from jwtauth.tokens.token_type import TokenType
+from jwtauth.transport.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash
 
 ISSUER = "https://auth.contract.test"
 AUDIENCE = "contract-api"

@@ -33,13 +33,13 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from jwtauth.errors import ConfigurationError, WeakSecretError  # noqa: E402
+from jwtauth.hygiene.redaction import RedactingFilter  # noqa: E402
 from jwtauth.integrations._http import Authenticator  # noqa: E402
 from jwtauth.integrations._sync import SyncRuntime  # noqa: E402
 from jwtauth.integrations.django_app.apps import JWTAuthConfig  # noqa: E402
 from jwtauth.integrations.django_app.checks import check_routes, check_settings  # noqa: E402
 from jwtauth.integrations.django_app.conf import parse  # noqa: E402
 from jwtauth.integrations.django_app.routes import audit_routes  # noqa: E402
-from jwtauth.redaction import RedactingFilter  # noqa: E402
 from jwtauth.redis_namespace import redis_namespace  # noqa: E402
 from jwtauth.revocation import Freshness  # noqa: E402
 from jwtauth.stores.durable import DurableRevocationStore  # noqa: E402
@@ -562,7 +562,7 @@ def test_the_audit_command_exits_non_zero_on_an_unprotected_route(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     call_command("jwtauth_audit")  # the test URLconf: every route protected or public
-    from jwtauth.audit import RouteRow
+    from jwtauth.integrations.audit import RouteRow
     from jwtauth.integrations.django_app.management.commands import jwtauth_audit
 
     monkeypatch.setattr(

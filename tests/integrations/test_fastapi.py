@@ -13,9 +13,9 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, WebSocket
 from fastapi.routing import APIRoute
 
-from jwtauth.audit import audit
 from jwtauth.errors import ConfigurationError
 from jwtauth.integrations._http import Authenticator
+from jwtauth.integrations.audit import audit
 from jwtauth.integrations.fastapi import (
     SCHEME_NAME,
     JWTAuth,

@@ -22,11 +22,9 @@ from flask.views import MethodView
 from werkzeug.test import TestResponse
 
 from jwtauth import KeyRing, TokenManager, generate_key
-from jwtauth.audit import audit
-from jwtauth.browser import FINGERPRINT_COOKIE
 from jwtauth.errors import ConfigurationError, SecurityWarning, TokenError
-from jwtauth.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash
 from jwtauth.integrations import Authenticator, SyncRuntime
+from jwtauth.integrations.audit import audit
 from jwtauth.integrations.flask import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
@@ -45,6 +43,8 @@ from jwtauth.integrations.flask import (
     verify_jwt_in_request,
 )
 from jwtauth.testing import FrozenClock
+from jwtauth.transport.browser import FINGERPRINT_COOKIE
+from jwtauth.transport.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash
 from tests.integrations.contract import (
     CASES,
     ISSUER,

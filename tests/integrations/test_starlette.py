@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Host, Mount, Route, Router
 
-from jwtauth.audit import audit
 from jwtauth.errors import ConfigurationError
 from jwtauth.integrations._http import Authenticator
+from jwtauth.integrations.audit import audit
 from jwtauth.integrations.starlette import JWTAuthMiddleware, claims_of, public, require_scopes
 from tests.integrations.contract import (
     CASES,

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from jwtauth.config import Settings
-from jwtauth.fingerprint import fingerprint_hash
 from jwtauth.server.transport import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
@@ -23,6 +22,7 @@ from jwtauth.server.transport import (
     FINGERPRINT_COOKIE,
     REFRESH_COOKIE,
 )
+from jwtauth.transport.fingerprint import fingerprint_hash
 from tests.server.support import PASSWORD, Api, bearer, serve
 
 pytestmark = pytest.mark.anyio

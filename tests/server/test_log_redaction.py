@@ -20,8 +20,8 @@ import pyotp
 import pytest
 
 from jwtauth.config import Settings
+from jwtauth.hygiene.redaction import REDACTED, RedactingFilter
 from jwtauth.keys.key import ECKey
-from jwtauth.redaction import REDACTED, RedactingFilter
 from jwtauth.testing import FrozenClock
 from jwtauth.tokens.encoding import b64url_encode
 from tests.live import JWTAUTH, free_port, wait_ready

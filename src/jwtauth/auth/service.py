@@ -27,10 +27,10 @@ from jwtauth.errors import (
     RevokedTokenError,
     TokenError,
 )
-from jwtauth.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash, fingerprint_matches
 from jwtauth.manager import TokenManager
 from jwtauth.tokens.claims import REGISTERED_CLAIMS
 from jwtauth.tokens.token_type import TokenType
+from jwtauth.transport.fingerprint import FINGERPRINT_CLAIM, fingerprint_hash, fingerprint_matches
 from jwtauth.types import (
     Claims,
     Clock,

@@ -21,8 +21,6 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from jwtauth.bearer import bearer_token
-from jwtauth.browser import FINGERPRINT_COOKIE
 from jwtauth.errors import (
     ConfigurationError,
     CSRFError,
@@ -33,10 +31,12 @@ from jwtauth.errors import (
     TokenError,
     UnknownKeyError,
 )
-from jwtauth.fingerprint import FINGERPRINT_CLAIM, check_fingerprint
 from jwtauth.manager import TokenManager
 from jwtauth.tokens.encoding import json_dumps
 from jwtauth.tokens.token_type import ACCESS, TokenType
+from jwtauth.transport.bearer import bearer_token
+from jwtauth.transport.browser import FINGERPRINT_COOKIE
+from jwtauth.transport.fingerprint import FINGERPRINT_CLAIM, check_fingerprint
 from jwtauth.types import Claims, RevocationStore
 
 __all__ = [

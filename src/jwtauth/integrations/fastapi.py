@@ -58,7 +58,6 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import Scope
 
-from jwtauth.audit import RouteRow
 from jwtauth.errors import (
     ConfigurationError,
     InsufficientScopeError,
@@ -75,6 +74,7 @@ from jwtauth.integrations._http import (
     mark_public,
 )
 from jwtauth.integrations._http import require_scopes as check_scopes
+from jwtauth.integrations.audit import RouteRow
 from jwtauth.integrations.starlette import audit_routes as audit_middleware_routes
 from jwtauth.integrations.starlette import (
     authorization_of,
@@ -451,8 +451,8 @@ def _is_protected(app: FastAPI) -> bool:
 
 
 def audit_routes(app: FastAPI) -> list[RouteRow]:
-    """Every route of ``app`` with its effective protection (see :mod:`jwtauth.audit`), the
-    routes of included routers with their full paths."""
+    """Every route of ``app`` with its effective protection (see
+    :mod:`jwtauth.integrations.audit`), the routes of included routers with their full paths."""
     if middleware_options(app) is not None:  # the Starlette middleware guards every route
         return audit_middleware_routes(app)
     return [

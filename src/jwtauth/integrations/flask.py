@@ -56,9 +56,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 from flask import Flask, Response, current_app, g, has_app_context, request
 from werkzeug.local import LocalProxy
 
-from jwtauth.audit import Protection, RouteRow
-from jwtauth.bearer import bearer_token
-from jwtauth.browser import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, check_double_submit
 from jwtauth.errors import (
     ClaimError,
     ConfigurationError,
@@ -79,9 +76,12 @@ from jwtauth.integrations import Authenticator, SyncRuntime
 from jwtauth.integrations._http import is_public, mark_public
 from jwtauth.integrations._http import require_scopes as check_scopes
 from jwtauth.integrations._wsgi import MAX_BODY, call_asgi
+from jwtauth.integrations.audit import Protection, RouteRow
 from jwtauth.manager import TokenManager
 from jwtauth.redis_namespace import redis_namespace
 from jwtauth.stores.memory import DEFAULT_MAX_TOKEN_LIFETIME, MemoryRevocationStore
+from jwtauth.transport.bearer import bearer_token
+from jwtauth.transport.browser import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, check_double_submit
 from jwtauth.types import Claims, RevocationStore
 
 if TYPE_CHECKING:
@@ -604,7 +604,7 @@ def _extension() -> JWTAuth:
 
 
 def _check_csrf() -> None:
-    # Double submit, as the auth server does it (one definition: jwtauth.browser).
+    # Double submit, as the auth server does it (one definition: jwtauth.transport.browser).
     check_double_submit(
         request.method, request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
     )
@@ -854,7 +854,8 @@ def _public_endpoint(app: Flask, endpoint: str, method: str) -> bool:
 
 
 def audit_routes(app: Flask) -> list[RouteRow]:
-    """Every rule of ``app`` with its effective protection (see :mod:`jwtauth.audit`)."""
+    """Every rule of ``app`` with its effective protection (see
+    :mod:`jwtauth.integrations.audit`)."""
     installed = isinstance(app.extensions.get(_EXTENSION), JWTAuth)
     protect_all = installed and bool(app.config.get("JWTAUTH_PROTECT_ALL"))
     rows = []

@@ -35,10 +35,10 @@ from starlette.routing import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jwtauth.audit import RouteRow
 from jwtauth.errors import ConfigurationError, JWTAuthError
 from jwtauth.integrations._http import Authenticator, is_public, mark_public
 from jwtauth.integrations._http import require_scopes as check_scopes
+from jwtauth.integrations.audit import RouteRow
 from jwtauth.manager import TokenManager
 from jwtauth.types import Claims
 
@@ -346,7 +346,8 @@ def middleware_options(app: object) -> dict[str, Any] | None:
 
 
 def audit_routes(app: object) -> list[RouteRow]:
-    """Every route of ``app`` with what the middleware enforces (see :mod:`jwtauth.audit`)."""
+    """Every route of ``app`` with what the middleware enforces (see
+    :mod:`jwtauth.integrations.audit`)."""
     options = middleware_options(app)
     paths = _PublicPaths(options.get("public_paths", ()) if options is not None else ())
     rows = []

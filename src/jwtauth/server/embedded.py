@@ -27,13 +27,13 @@ from jwtauth.auth.passwords import PasswordHasher, PasswordPolicy
 from jwtauth.auth.service import AuthService, ClaimsHook, ServicePolicy, load_claims_hook
 from jwtauth.config import Settings
 from jwtauth.errors import ConfigurationError
+from jwtauth.hygiene.redaction import install_redaction
 from jwtauth.integrations._http import Authenticator, mark_public
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.lifecycle.managed import keyring_source
 from jwtauth.lifecycle.sync import open_keyring
 from jwtauth.manager import TokenManager
 from jwtauth.ratelimit import MemoryRateLimiter, RatePolicy, TrustedProxies
-from jwtauth.redaction import install_redaction
 from jwtauth.redis_namespace import redis_namespace
 from jwtauth.server.deps import ServerState
 from jwtauth.server.metrics import MetricsAccess, ServerMetrics

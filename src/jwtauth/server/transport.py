@@ -5,7 +5,7 @@ the access token in an ``HttpOnly; Secure; SameSite=Strict`` cookie with the ``_
 the refresh token in a second such cookie sent only to the refresh path, and a double-submit CSRF
 token (a readable cookie that a script must copy into ``X-CSRF-Token``) on every unsafe request
 a cookie authenticates. The token fingerprint (OWASP "token sidecar") rides along in its own
-``HttpOnly`` cookie; see :mod:`jwtauth.fingerprint` and decision 015.
+``HttpOnly`` cookie; see :mod:`jwtauth.transport.fingerprint` and decision 015.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import Literal
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jwtauth.bearer import bearer_token
-from jwtauth.browser import (
+from jwtauth.errors import InvalidRefreshTokenError
+from jwtauth.manager import TokenManager
+from jwtauth.transport.bearer import bearer_token
+from jwtauth.transport.browser import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -29,9 +31,7 @@ from jwtauth.browser import (
     REFRESH_PATH,
     check_double_submit,
 )
-from jwtauth.errors import InvalidRefreshTokenError
-from jwtauth.fingerprint import FINGERPRINT_CLAIM, check_fingerprint, new_fingerprint
-from jwtauth.manager import TokenManager
+from jwtauth.transport.fingerprint import FINGERPRINT_CLAIM, check_fingerprint, new_fingerprint
 from jwtauth.types import Claims
 
 __all__ = [
@@ -105,7 +105,7 @@ class Transport:
 
     @staticmethod
     def check_csrf(request: Request) -> None:
-        """:func:`~jwtauth.browser.check_double_submit` on this request.
+        """:func:`~jwtauth.transport.browser.check_double_submit` on this request.
 
         Raises:
             CSRFError: an unsafe request without the matching ``X-CSRF-Token`` header.

@@ -17,8 +17,8 @@ every engine jwtauth creates (statement logs and exceptions alike), and filters 
 objects themselves, which see a record before any handler and which
 :func:`logging.config.dictConfig` and :func:`logging.config.fileConfig` leave in place (they
 replace handlers and levels, never a logger's filters). A handler filter such as
-:class:`~jwtauth.redaction.RedactingFilter` could not do it: a host adding its own handler later
-would not have it, and no pattern recognises a TOTP secret or a hash by its shape.
+:class:`~jwtauth.hygiene.redaction.RedactingFilter` could not do it: a host adding its own
+handler later would not have it, and no pattern recognises a TOTP secret or a hash by its shape.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from django.db import transaction  # type: ignore[import-untyped]
 from django.db.models.signals import post_delete, post_save  # type: ignore[import-untyped]
 
 from jwtauth.errors import ConfigurationError, JWTAuthError, SecurityWarning
+from jwtauth.hygiene.redaction import install_redaction
 from jwtauth.integrations._sync import SyncRuntime
 from jwtauth.integrations.django_app.conf import (
     SETTINGS_NAMES,
@@ -33,7 +34,6 @@ from jwtauth.integrations.django_app.conf import (
 )
 from jwtauth.integrations.django_app.state import State, state
 from jwtauth.integrations.django_app.users import UserCache
-from jwtauth.redaction import install_redaction
 from jwtauth.sources.strength import assess_secret
 
 __all__ = ["DRF_DEFAULTS", "JWTAuthConfig", "State", "state"]

@@ -19,8 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver  # type: ignore[im
 from rest_framework import permissions  # type: ignore[import-untyped]
 from rest_framework.settings import api_settings  # type: ignore[import-untyped]
 
-from jwtauth.audit import Protection, RouteRow
 from jwtauth.integrations._http import PUBLIC_ATTRIBUTE, is_public
+from jwtauth.integrations.audit import Protection, RouteRow
 
 __all__ = ["audit_routes", "audit_urlpatterns", "walk_urls"]
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from django.core.management.base import BaseCommand, CommandError  # type: ignore[import-untyped]
 
-from jwtauth.audit import render
+from jwtauth.integrations.audit import render
 from jwtauth.integrations.django_app.routes import audit_routes
 
 __all__ = ["Command"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jwtauth.bearer import bearer_token
 from jwtauth.errors import MalformedTokenError, MissingTokenError
+from jwtauth.transport.bearer import bearer_token
 
 
 @pytest.mark.parametrize("header", ["Bearer a.b.c", "bearer a.b.c", "BEARER a.b.c"])

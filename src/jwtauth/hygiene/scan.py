@@ -2,8 +2,8 @@
 
 The detectors are detect-secrets' engine with its stock plugins and ours, and whole-file
 detectors for keys passed to JWT libraries in Python, notebooks, JS/TS and Go
-(:mod:`jwtauth.scan_plugins`, the only importer of detect-secrets). This module walks the tree,
-applies the baseline and prints ``path:line: kind``: never the secret, nor any part of it.
+(:mod:`jwtauth.hygiene.scan_plugins`, the only importer of detect-secrets). This module walks
+the tree, applies the baseline and prints ``path:line: kind``: never the secret, nor any part of it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jwtauth.errors import ConfigurationError
-from jwtauth.scan_plugins import (
+from jwtauth.hygiene.scan_plugins import (
     KEY_LITERAL_KIND,
     RawFinding,
     baseline_document,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from jwtauth.redaction import (
+from jwtauth.hygiene.redaction import (
     REDACTED,
     RedactingFilter,
     install_redaction,
@@ -340,12 +340,12 @@ def test_redaction_stays_linear_on_a_megabyte_a_client_chose(name: str) -> None:
     # hour) on the event-loop thread. Linear, a megabyte takes a few seconds at most; the
     # generous limit only tells a hang from a run, it measures nothing.
     code = (
-        "import sys; from jwtauth.redaction import RedactingFilter; "
-        "from tests.test_redaction import ADVERSARIAL; "
+        "import sys; from jwtauth.hygiene.redaction import RedactingFilter; "
+        "from tests.hygiene.test_redaction import ADVERSARIAL; "
         f"RedactingFilter().redact(ADVERSARIAL[{name!r}])"
     )
     subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).parents[1]
+        [sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).parents[2]
     )
 
 

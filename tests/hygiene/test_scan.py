@@ -13,14 +13,14 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from jwtauth.cli import app
+from jwtauth.hygiene.scan_plugins import is_jwt_setting_name
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import generate_key
-from jwtauth.scan_plugins import is_jwt_setting_name
 from jwtauth.sources.loading import private_pem
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
-CORPUS = Path(__file__).parent / "fixtures" / "scan"
+CORPUS = Path(__file__).parents[1] / "fixtures" / "scan"
 PLACEHOLDER = "<planted>"
 
 
