@@ -25,8 +25,8 @@ run: install
 	$(VENV)/bin/jwtauth serve
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench examples
-	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/ruff check src tests bench examples deploy
+	$(VENV)/bin/ruff format --check src tests bench examples deploy
 
 typecheck: install
 	$(VENV)/bin/mypy

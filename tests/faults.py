@@ -12,16 +12,17 @@ from __future__ import annotations
 import glob
 import os
 import pwd
-import random
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from deploy.topology import Cluster as PrivateCluster
+from deploy.topology import RedisNode as PrivateRedis
+from deploy.topology import free_port
 
 from tests.conftest import service_unavailable
 
@@ -36,65 +37,6 @@ __all__ = [
     "private_redis",
     "private_sentinel",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class PrivateRedis:
-    """A ``redis-server`` of the test's own, persisting nothing (as the machine's Redis)."""
-
-    def __init__(self, directory: Path, binary: str, extra: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.binary = binary
-        self.extra = extra
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments, the PATH's redis-server
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory), *self.extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        assert self.process.stdout is not None
-        # It says when it accepts connections: read up to that line rather than poll the port.
-        for line in self.process.stdout:
-            if b"Ready to accept connections" in line:
-                break
-        else:
-            raise RuntimeError(f"redis-server exited with {self.process.wait()} at start")
-        self.process.stdout.close()
-
-    def kill(self) -> None:
-        """SIGKILL: every connection drops, everything in memory is gone."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def freeze(self) -> None:
-        """SIGSTOP: the port stays open and nothing answers (a hung server)."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-    def close(self) -> None:
-        if self.process is not None:
-            self.thaw()
-            self.kill()
 
 
 class PrivatePostgres:
@@ -155,117 +97,6 @@ def private_redis(directory: Path) -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.close()
-
-
-def _free_cluster_port() -> int:
-    """A port free with its cluster-bus port (port + 10000), both below 65536: the kernel's
-    ephemeral ports (32768 and up) often have no room for the bus."""
-    for _ in range(200):
-        port = random.randrange(20000, 30000)  # noqa: S311 - a port, not a secret
-        try:
-            with socket.socket() as one, socket.socket() as bus:
-                one.bind(("127.0.0.1", port))
-                bus.bind(("127.0.0.1", port + 10000))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair for a cluster node")
-
-
-class PrivateCluster:
-    """A Redis Cluster of the test's own: three primaries and a replica each, on loopback,
-    persisting nothing; a node silent for ``node_timeout_ms`` is failed over."""
-
-    def __init__(self, directory: Path, binary: str, cli: str, node_timeout_ms: int) -> None:
-        self.cli = cli
-        self.nodes: list[PrivateRedis] = []
-        for index in range(6):
-            node_dir = directory / f"node-{index}"
-            node_dir.mkdir(parents=True)
-            extra = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                     "--cluster-node-timeout", str(node_timeout_ms))  # fmt: skip
-            node = PrivateRedis(node_dir, binary, extra)
-            node.port = _free_cluster_port()
-            self.nodes.append(node)
-
-    @property
-    def url(self) -> str:
-        """Two startup nodes; the client finds the others."""
-        first, second = self.nodes[0].port, self.nodes[1].port
-        return f"redis+cluster://127.0.0.1:{first}?node=127.0.0.1:{second}"
-
-    def ask(self, port: int, *command: str) -> str:
-        # Fixed arguments: the PATH's redis-cli, our own ports.
-        answer = subprocess.run(  # noqa: S603
-            [self.cli, "-p", str(port), *command],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        return answer.stdout
-
-    def create(self) -> None:
-        for node in self.nodes:
-            node.start()
-        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
-        subprocess.run(  # noqa: S603 - the PATH's redis-cli, our own ports
-            [self.cli, "--cluster", "create", *addresses, "--cluster-replicas", "1",
-             "--cluster-yes"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
-        self.wait_healthy()
-
-    def alive(self) -> list[PrivateRedis]:
-        return [node for node in self.nodes if node.process is not None]
-
-    def healthy(self) -> bool:
-        """Every live node says the cluster is ok and names three primaries, all of them live
-        (a killed primary is still named until the others have failed it over), and every live
-        replica has synced with its primary."""
-        live = {node.port for node in self.alive()}
-        for port in live:
-            if "cluster_state:ok" not in self.ask(port, "cluster", "info"):
-                return False
-            primaries = {
-                int(fields[1].split("@")[0].rpartition(":")[2])
-                for fields in map(str.split, self.ask(port, "cluster", "nodes").splitlines())
-                if "master" in fields[2] and "fail" not in fields[2]
-            }
-            if len(primaries) != 3 or not primaries <= live:
-                return False
-            replication = self.ask(port, "info", "replication")
-            # A replica that has not synced yet could not take over from its primary.
-            if "role:slave" in replication and "master_link_status:up" not in replication:
-                return False
-        return True
-
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        """Wait (polling, with a deadline) until :meth:`healthy`."""
-        deadline = time.monotonic() + timeout
-        while not self.healthy():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the Redis Cluster did not become healthy")
-            time.sleep(0.1)
-
-    def primary_for(self, key: str) -> PrivateRedis:
-        """The live node that owns ``key``'s slot now."""
-        any_node = self.alive()[0].port
-        slot = int(self.ask(any_node, "cluster", "keyslot", key).strip())
-        for line in self.ask(any_node, "cluster", "nodes").splitlines():
-            fields = line.split()
-            if "master" not in fields[2] or "fail" in fields[2]:
-                continue
-            for span in fields[8:]:
-                low, _, high = span.partition("-")
-                if low.isdigit() and int(low) <= slot <= int(high or low):
-                    port = int(fields[1].split("@")[0].rpartition(":")[2])
-                    return next(node for node in self.nodes if node.port == port)
-        raise RuntimeError(f"no live primary owns slot {slot}")
-
-    def close(self) -> None:
-        for node in self.nodes:
-            node.close()
 
 
 class PrivateSentinel:
