@@ -14,7 +14,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,28 +31,11 @@ from jwtauth.stores.sql_revocations import Revocation, SQLRevocationLog
 from jwtauth.stores.sql_tables import RevocationRow
 from jwtauth.types import RevocationStore, SessionRecord
 from tests.faults import private_redis
+from tests.stores.support import ISS, claims, wait_until
 
 pytestmark = pytest.mark.anyio
 
-ISS = "https://auth.test/tenant:a"
 IDLE = 600.0  # a poll interval no test waits for: what a test sees came some other way
-
-
-def claims(jti: str = "j1", sub: str = "alice", sid: str | None = None) -> dict[str, Any]:
-    token: dict[str, Any] = {"iss": ISS, "sub": sub, "jti": jti, "iat": time.time() - 10}
-    if sid is not None:
-        token["sid"] = sid
-    return token
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float) -> float:
-    """Wait for ``condition`` (checked every few milliseconds) with a deadline: the wait ends
-    when the state is reached, and the deadline is only the bound under test."""
-    start = time.perf_counter()
-    while not condition():
-        assert time.perf_counter() - start < timeout, f"not seen within {timeout} s"
-        await asyncio.sleep(0.005)
-    return time.perf_counter() - start
 
 
 @pytest.fixture

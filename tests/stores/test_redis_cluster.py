@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,23 +18,9 @@ from jwtauth.ratelimit.redis import RedisRateLimiter
 from jwtauth.stores.redis import RedisRevocationStore
 from jwtauth.stores.redis_client import is_cluster
 from tests.faults import PrivateCluster, private_cluster
+from tests.stores.support import ISS, claims, wait_until
 
 pytestmark = pytest.mark.anyio
-
-ISS = "https://auth.test"
-
-
-def claims(jti: str) -> dict[str, Any]:
-    return {"iss": ISS, "sub": "alice", "jti": jti, "iat": time.time() - 10}
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float) -> float:
-    """Wait for ``condition`` with a deadline (the bound under test), checking every 5 ms."""
-    start = time.perf_counter()
-    while not condition():
-        assert time.perf_counter() - start < timeout, f"not seen within {timeout} s"
-        await asyncio.sleep(0.005)
-    return time.perf_counter() - start
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,23 +17,9 @@ from jwtauth.ratelimit import DEFAULT_POLICIES
 from jwtauth.ratelimit.redis import RedisRateLimiter
 from jwtauth.stores.redis import RedisRevocationStore
 from tests.faults import PrivateSentinel, private_sentinel
+from tests.stores.support import ISS, claims, wait_until
 
 pytestmark = pytest.mark.anyio
-
-ISS = "https://auth.test"
-
-
-def claims(jti: str) -> dict[str, Any]:
-    return {"iss": ISS, "sub": "alice", "jti": jti, "iat": time.time() - 10}
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float) -> float:
-    """Wait for ``condition`` with a deadline (the bound under test), checking every 5 ms."""
-    start = time.perf_counter()
-    while not condition():
-        assert time.perf_counter() - start < timeout, f"not seen within {timeout} s"
-        await asyncio.sleep(0.005)
-    return time.perf_counter() - start
 
 
 @pytest.fixture
