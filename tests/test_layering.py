@@ -150,7 +150,7 @@ def test_the_circle_finder_finds_a_circle() -> None:
 # know no server, integration or store.
 FORBIDDEN_IMPORTS = {
     "jwtauth.keys": ("jwtauth.sources", "jwtauth.lifecycle", "jwtauth.config", "jwtauth.stores"),
-    "jwtauth.sources": ("jwtauth.lifecycle", "jwtauth.stores", "jwtauth.server"),
+    "jwtauth.sources": ("jwtauth.config", "jwtauth.lifecycle", "jwtauth.stores", "jwtauth.server"),
     "jwtauth.tokens": ("jwtauth.sources", "jwtauth.lifecycle", "jwtauth.config"),
     "jwtauth.transport": ("jwtauth.server", "jwtauth.integrations", "jwtauth.stores"),
     "jwtauth.hygiene": ("jwtauth.server", "jwtauth.integrations", "jwtauth.stores"),

@@ -103,7 +103,7 @@ def secret_check() -> None:
     """Report the strength of the configured secret without printing it."""
     settings = _load_settings()
     try:
-        loaded = load_secret(settings)
+        loaded = load_secret(settings.key_config())
     except JWTAuthError as exc:
         raise _fail(exc.message) from None
     if loaded is None:

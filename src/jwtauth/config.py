@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from jwtauth.environment import ENV_PREFIX, Strictness
 from jwtauth.errors import (
     ConfigurationError,
     InsecureKeyFileError,
@@ -39,11 +40,12 @@ from jwtauth.errors import (
 from jwtauth.files import read_private_file
 from jwtauth.keys.algorithms import Algorithm
 from jwtauth.ratelimit.addresses import DEFAULT_IPV6_PREFIX, canonical_network
+from jwtauth.sources.loading import KeyConfig
+from jwtauth.sources.managers import AWSConfig, ManagerConfig, VaultConfig
 from jwtauth.sources.strength import assess_secret
 
 __all__ = ["ENV_PREFIX", "SECRET_FIELDS", "Environment", "Settings", "production_warnings"]
 
-ENV_PREFIX = "JWTAUTH_"
 DOTENV_FILE = ".env"
 
 
@@ -422,9 +424,57 @@ class Settings(BaseSettings):
 
     def refuse_or_warn(self, error: JWTAuthError) -> None:
         """Raise ``error`` in production; in development warn with a SecurityWarning instead."""
-        if self.is_production:
-            raise error
-        warnings.warn(f"{error.message} (refused in production)", SecurityWarning, stacklevel=3)
+        self.strictness.refuse_or_warn(error, stacklevel=4)
+
+    @property
+    def strictness(self) -> Strictness:
+        """How the sources treat what production refuses (they take values, not settings)."""
+        return Strictness(production=self.is_production)
+
+    def key_config(self) -> KeyConfig:
+        """Where the signing key or HMAC secret comes from, as :mod:`jwtauth.sources.loading`
+        takes it."""
+        manager: ManagerConfig | None
+        match self.secret_source:
+            case "vault":
+                manager = self.vault_config()
+            case "aws":
+                manager = self.aws_config()
+            case _:
+                manager = None
+        return KeyConfig(
+            algorithm=self.algorithm,
+            secret=None if self.secret is None else self.secret.get_secret_value(),
+            origin=self.source_of("secret"),
+            secret_file=self.secret_file,
+            private_key_file=self.private_key_file,
+            manager=manager,
+            secret_refresh=self.secret_refresh,
+            state_dir=self.state_dir,
+            signer=self.signer,
+            strictness=self.strictness,
+        )
+
+    def vault_config(self) -> VaultConfig:
+        """The ``JWTAUTH_VAULT_*`` settings, as :mod:`jwtauth.sources.vault` takes them."""
+        return VaultConfig(
+            url=self.vault_url,
+            token=None if self.vault_token is None else self.vault_token.get_secret_value(),
+            token_file=self.vault_token_file,
+            mount=self.vault_mount,
+            path=self.vault_path,
+            field=self.vault_field,
+            strictness=self.strictness,
+        )
+
+    def aws_config(self) -> AWSConfig:
+        """The ``JWTAUTH_AWS_*`` settings, as :mod:`jwtauth.sources.aws` takes them."""
+        return AWSConfig(
+            secret_id=self.aws_secret_id,
+            region=self.aws_region,
+            endpoint_url=self.aws_endpoint_url,
+            strictness=self.strictness,
+        )
 
     def source_of(self, name: str) -> str:
         """Where setting ``name`` came from: argument, env, .env, toml, or default."""

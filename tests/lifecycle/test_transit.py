@@ -203,7 +203,7 @@ def test_an_explicit_algorithm_must_match_the_transit_key(bao: Bao) -> None:
 def test_the_static_loader_refuses_to_sign_locally_when_transit_is_configured(bao: Bao) -> None:
     settings = transit_settings(bao, new_key(bao, "ed25519"))
     with pytest.raises(ConfigurationError, match="transit_keyring"):
-        load_keyring(settings)
+        load_keyring(settings.key_config())
     with pytest.raises(ConfigurationError, match="JWTAUTH_TRANSIT_KEY_NAME must be set"):
         transit_keyring(transit_settings(bao, ""))
 

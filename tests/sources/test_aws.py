@@ -52,15 +52,17 @@ def strong() -> str:
 def test_an_hmac_secret_loads_from_secrets_manager(moto: Moto) -> None:
     secret = strong()
     settings = aws_settings(moto, create(moto, secret))
-    loaded = load_secret(settings)
+    loaded = load_secret(settings.key_config())
     assert loaded is not None
     assert (loaded.source, loaded.value) == ("aws", secret.encode())
-    assert load_signing_key(settings).sign(b"a.b") == HMACKey(secret.encode()).sign(b"a.b")
+    assert load_signing_key(settings.key_config()).sign(b"a.b") == HMACKey(secret.encode()).sign(
+        b"a.b"
+    )
 
 
 def test_a_binary_secret_loads_byte_for_byte(moto: Moto) -> None:
     secret = secrets.token_bytes(64) + b"\n"  # binary: the trailing 0x0a is part of it
-    loaded = load_secret(aws_settings(moto, create(moto, secret)))
+    loaded = load_secret(aws_settings(moto, create(moto, secret)).key_config())
     assert loaded is not None
     assert loaded.value == secret
 
@@ -68,7 +70,7 @@ def test_a_binary_secret_loads_byte_for_byte(moto: Moto) -> None:
 def test_a_pem_private_key_loads_from_secrets_manager(moto: Moto) -> None:
     key = generate_key("EdDSA")
     settings = aws_settings(moto, create(moto, private_pem(key).decode()), algorithm="EdDSA")
-    loaded = load_signing_key(settings)
+    loaded = load_signing_key(settings.key_config())
     assert loaded.can_sign
     assert loaded.kid == key.kid
 
@@ -77,17 +79,17 @@ def test_a_weak_secret_is_refused_in_production(moto: Moto) -> None:
     weak = "a" * 64
     secret_id = create(moto, weak)
     with pytest.raises(WeakSecretError, match=r"JWTAUTH_AWS_SECRET_ID: .*repeated") as caught:
-        load_signing_key(aws_settings(moto, secret_id, env="production"))
+        load_signing_key(aws_settings(moto, secret_id, env="production").key_config())
     assert weak not in str(caught.value)
     with pytest.warns(SecurityWarning, match="JWTAUTH_AWS_SECRET_ID"):
-        load_signing_key(aws_settings(moto, secret_id))
+        load_signing_key(aws_settings(moto, secret_id).key_config())
 
 
 def test_the_secret_is_cached_until_the_ttl_then_refreshed(moto: Moto) -> None:
     first, second = strong(), strong()
     secret_id = create(moto, first)
     clock = FrozenClock(0.0)
-    cached = remote_secret(aws_settings(moto, secret_id, secret_refresh=120), clock=clock)
+    cached = remote_secret(aws_settings(moto, secret_id).aws_config(), ttl=120, clock=clock)
     assert cached.get() == first.encode()
     moto.client().put_secret_value(SecretId=secret_id, SecretString=second)
     assert moto.client().get_secret_value(SecretId=secret_id)["SecretString"] == second
@@ -103,7 +105,9 @@ def test_a_failed_refresh_keeps_the_cached_value_and_logs_no_secret(
     secret = strong()
     clock = FrozenClock(0.0)
     with running_moto(tmp_path) as server:
-        cached = remote_secret(aws_settings(server, create(server, secret)), clock=clock)
+        cached = remote_secret(
+            aws_settings(server, create(server, secret)).aws_config(), ttl=300, clock=clock
+        )
         assert cached.get() == secret.encode()
     clock.advance(300)
     with caplog.at_level(logging.WARNING, logger="jwtauth.keys"):
@@ -115,7 +119,7 @@ def test_a_failed_refresh_keeps_the_cached_value_and_logs_no_secret(
 
 def test_a_missing_secret_is_a_clear_error_without_the_credentials(moto: Moto) -> None:
     with pytest.raises(SecretsManagerError, match=r"refused \(ResourceNotFoundException\)") as c:
-        load_signing_key(aws_settings(moto, "jwtauth/does-not-exist"))
+        load_signing_key(aws_settings(moto, "jwtauth/does-not-exist").key_config())
     assert isinstance(c.value, ConfigurationError)
     rendered = "".join(traceback.format_exception(c.value))
     assert "testing" not in rendered  # the (fake) access key and secret key
@@ -125,18 +129,18 @@ def test_a_first_load_from_an_unreachable_endpoint_is_a_clear_error(tmp_path: Pa
     with running_moto(tmp_path) as server:
         settings = aws_settings(server, "jwtauth/x")
     with pytest.raises(SecretsManagerError, match="unreachable or no credentials"):
-        load_secret(settings)
+        load_secret(settings.key_config())
 
 
 def test_no_region_is_a_configuration_error(moto: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(ConfigurationError, match="JWTAUTH_AWS_REGION"):
-        load_secret(aws_settings(moto, "jwtauth/x", aws_region=None))
+        load_secret(aws_settings(moto, "jwtauth/x", aws_region=None).key_config())
 
 
 def test_no_secret_id_is_a_configuration_error(moto: Moto) -> None:
     with pytest.raises(ConfigurationError, match="JWTAUTH_AWS_SECRET_ID must be set"):
-        load_secret(aws_settings(moto, ""))
+        load_secret(aws_settings(moto, "").key_config())
 
 
 def test_plain_http_to_a_remote_endpoint_is_refused_in_production(moto: Moto) -> None:
@@ -144,4 +148,4 @@ def test_plain_http_to_a_remote_endpoint_is_refused_in_production(moto: Moto) ->
         moto, "x", aws_endpoint_url="http://secretsmanager.example.com", env="production"
     )
     with pytest.raises(ConfigurationError, match="JWTAUTH_AWS_ENDPOINT_URL uses plain http"):
-        load_secret(settings)
+        load_secret(settings.key_config())

@@ -64,10 +64,10 @@ def strong() -> str:
 def test_an_hmac_secret_loads_from_vault(bao: Bao) -> None:
     secret = strong()
     settings = vault_settings(bao, fresh_path(secret, bao))
-    loaded = load_secret(settings)
+    loaded = load_secret(settings.key_config())
     assert loaded is not None
     assert (loaded.source, loaded.value) == ("vault", secret.encode())
-    key = load_signing_key(settings)
+    key = load_signing_key(settings.key_config())
     assert isinstance(key, HMACKey)
     assert key.sign(b"a.b") == HMACKey(secret.encode(), "HS256").sign(b"a.b")
 
@@ -76,7 +76,7 @@ def test_a_named_field_with_a_trailing_newline_loads(bao: Bao) -> None:
     secret = strong()
     path = fresh_path()
     put(bao, path, jwt=secret + "\n", other="unused")
-    loaded = load_secret(vault_settings(bao, path, vault_field="jwt"))
+    loaded = load_secret(vault_settings(bao, path, vault_field="jwt").key_config())
     assert loaded is not None
     assert loaded.value == secret.encode()
 
@@ -84,7 +84,7 @@ def test_a_named_field_with_a_trailing_newline_loads(bao: Bao) -> None:
 def test_a_pem_private_key_loads_from_vault(bao: Bao) -> None:
     key = generate_key("ES256")
     path = fresh_path(private_pem(key).decode(), bao)
-    loaded = load_signing_key(vault_settings(bao, path, algorithm="ES256"))
+    loaded = load_signing_key(vault_settings(bao, path, algorithm="ES256").key_config())
     assert loaded.can_sign
     assert loaded.kid == key.kid
 
@@ -96,24 +96,24 @@ def test_a_public_key_in_vault_is_not_a_signing_key(bao: Bao) -> None:
     )
     path = fresh_path(pem.decode(), bao)
     with pytest.raises(KeyConfigurationError, match="JWTAUTH_VAULT_PATH holds a public key"):
-        load_signing_key(vault_settings(bao, path, algorithm="ES256"))
+        load_signing_key(vault_settings(bao, path, algorithm="ES256").key_config())
 
 
 def test_a_weak_secret_from_vault_is_refused_in_production(bao: Bao) -> None:
     weak = "changeme-changeme-changeme-changeme"
     path = fresh_path(weak, bao)
     with pytest.raises(WeakSecretError, match=r"JWTAUTH_VAULT_PATH: .*placeholder") as caught:
-        load_signing_key(vault_settings(bao, path, env="production"))
+        load_signing_key(vault_settings(bao, path, env="production").key_config())
     assert weak not in str(caught.value)
     with pytest.warns(SecurityWarning, match="JWTAUTH_VAULT_PATH"):
-        load_signing_key(vault_settings(bao, path))
+        load_signing_key(vault_settings(bao, path).key_config())
 
 
 def test_the_secret_is_served_from_cache_until_the_ttl_then_refreshed(bao: Bao) -> None:
     first, second = strong(), strong()
     path = fresh_path(first, bao)
     clock = FrozenClock(1000.0)
-    cached = remote_secret(vault_settings(bao, path, secret_refresh=60), clock=clock)
+    cached = remote_secret(vault_settings(bao, path).vault_config(), ttl=60, clock=clock)
     assert cached.get() == first.encode()
     put(bao, path, value=second)
     metadata = bao.client().secrets.kv.v2.read_secret_metadata(path=path)
@@ -131,7 +131,7 @@ def test_a_failed_refresh_keeps_the_cached_value_and_logs_no_secret(
     clock = FrozenClock(0.0)
     with running_bao(tmp_path) as server:
         settings = vault_settings(server, fresh_path(secret, server), secret_refresh=30)
-        cached = remote_secret(settings, clock=clock)
+        cached = remote_secret(settings.vault_config(), ttl=settings.secret_refresh, clock=clock)
         assert cached.get() == secret.encode()
     # The server is gone now.
     clock.advance(30)
@@ -158,7 +158,7 @@ def test_a_wrong_token_is_a_clear_error_without_the_token(bao: Bao) -> None:
     wrong = "hvs." + secrets.token_urlsafe(24)
     settings = vault_settings(bao, fresh_path(secret, bao), vault_token=wrong)
     with pytest.raises(SecretsManagerError, match="permission denied") as caught:
-        load_signing_key(settings)
+        load_signing_key(settings.key_config())
     assert isinstance(caught.value, ConfigurationError)
     assert caught.value.code == "secrets_manager"
     assert secret_free(caught.value, wrong, secret, bao.token)
@@ -171,7 +171,7 @@ def test_a_missing_path_or_field_is_a_clear_error(bao: Bao, field: str, expected
     secret = strong()
     path = fresh_path(secret, bao) if field == "missing" else fresh_path()
     with pytest.raises(SecretsManagerError, match=expected) as caught:
-        load_secret(vault_settings(bao, path, vault_field=field))
+        load_secret(vault_settings(bao, path, vault_field=field).key_config())
     assert secret_free(caught.value, secret, bao.token)
 
 
@@ -182,13 +182,13 @@ def test_the_token_can_come_from_a_private_file(bao: Bao, tmp_path: Path) -> Non
     token_file.chmod(0o600)
     path = fresh_path(secret, bao)
     settings = vault_settings(bao, path, vault_token=None, vault_token_file=token_file)
-    assert load_signing_key(settings).sign(b"x") == HMACKey(secret.encode()).sign(b"x")
+    assert load_signing_key(settings.key_config()).sign(b"x") == HMACKey(secret.encode()).sign(b"x")
     token_file.chmod(0o644)
     with pytest.raises(InsecureKeyFileError):
         load_signing_key(
             vault_settings(
                 bao, path, vault_token=None, vault_token_file=token_file, env="production"
-            )
+            ).key_config()
         )
 
 
@@ -207,19 +207,19 @@ def test_incomplete_or_contradictory_settings_are_refused(
     bao: Bao, overrides: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        load_signing_key(vault_settings(bao, "jwtauth/none", **overrides))
+        load_signing_key(vault_settings(bao, "jwtauth/none", **overrides).key_config())
 
 
 def test_plain_http_to_a_remote_vault_is_refused_in_production(bao: Bao) -> None:
     remote = "http://vault.example.com:8200"
     settings = vault_settings(bao, "jwtauth/none", vault_url=remote, env="production")
     with pytest.raises(ConfigurationError, match="JWTAUTH_VAULT_URL uses plain http"):
-        load_signing_key(settings)
+        load_signing_key(settings.key_config())
     with pytest.warns(SecurityWarning, match="plain http"):
-        check_transport(vault_settings(bao, "x"), "JWTAUTH_VAULT_URL", remote)
+        check_transport(vault_settings(bao, "x").strictness, "JWTAUTH_VAULT_URL", remote)
     for fine in ("https://vault.example.com", "http://127.0.0.1:8200", "http://[::1]:8200",
                  "http://localhost:8200"):  # fmt: skip
-        check_transport(settings, "JWTAUTH_VAULT_URL", fine)  # no error, no warning
+        check_transport(settings.strictness, "JWTAUTH_VAULT_URL", fine)  # no error, no warning
 
 
 class _Redirector(http.server.BaseHTTPRequestHandler):
@@ -260,14 +260,14 @@ def test_a_redirect_is_not_followed_with_the_token(
     with pytest.raises(
         SecretsManagerError, match=r"HTTP 307; redirects are not followed"
     ) as caught:
-        load_secret(vault_settings(bao, "jwtauth/x", vault_url=url))
+        load_secret(vault_settings(bao, "jwtauth/x", vault_url=url).key_config())
     assert followed == []
     assert secret_free(caught.value, bao.token)
 
 
 def test_repr_of_the_cache_and_source_name_no_secret(bao: Bao) -> None:
     secret = strong()
-    cached = remote_secret(vault_settings(bao, fresh_path(secret, bao)))
+    cached = remote_secret(vault_settings(bao, fresh_path(secret, bao)).vault_config(), ttl=300)
     assert isinstance(cached, CachedSecret)
     cached.get()
     assert secret not in repr(cached)

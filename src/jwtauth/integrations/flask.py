@@ -521,7 +521,7 @@ def _from_settings(overrides: Mapping[str, Any]) -> SyncRuntime:
             "JWTAuth without an authenticator needs JWTAUTH_ISSUER (app.config or environment)"
         )
     try:
-        keyring = load_keyring(settings)
+        keyring = load_keyring(settings.key_config())
     except KeyConfigurationError as exc:  # the message names the setting, never the secret
         raise ConfigurationError(exc.message) from exc
     manager = TokenManager(

@@ -94,7 +94,9 @@ def load_kek(settings: Settings) -> KeyEncryptionKey:
     if settings.keyring_kek is not None:
         return KeyEncryptionKey.from_text(settings.keyring_kek.get_secret_value().encode())
     if settings.keyring_kek_file is not None:
-        return KeyEncryptionKey.from_text(read_key_file(settings.keyring_kek_file, settings))
+        return KeyEncryptionKey.from_text(
+            read_key_file(settings.keyring_kek_file, settings.strictness)
+        )
     if settings.is_production:
         raise ConfigurationError(
             f"{ENV_PREFIX}KEYRING_KEK_FILE must be set in production for the managed keyring "
@@ -117,14 +119,14 @@ def _development_kek(settings: Settings) -> KeyEncryptionKey:
         else:
             logger.warning("generated a development key-encryption key in %s", path)
             return KeyEncryptionKey(kek)
-    return KeyEncryptionKey.from_text(read_key_file(path, settings))
+    return KeyEncryptionKey.from_text(read_key_file(path, settings.strictness))
 
 
 def _seed(settings: Settings) -> Key | None:
     if _configured(settings) or (not settings.is_production and settings.algorithm.family != "HS"):
         # The configured key, or the development key of the state directory: the keyring
         # starts where the static configuration was, so outstanding tokens keep verifying.
-        return load_signing_key(settings)
+        return load_signing_key(settings.key_config())
     return None
 
 
@@ -136,7 +138,7 @@ def keyring_source(settings: Settings) -> KeyRing | ManagedKeyring:
 
         return transit_keyring(settings)
     if not uses_managed_keyring(settings):
-        return load_keyring(settings)
+        return load_keyring(settings.key_config())
     propagation = settings.keyring_poll_interval
     return ManagedKeyring(
         algorithm=settings.algorithm,

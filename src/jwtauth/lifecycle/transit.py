@@ -257,7 +257,7 @@ def transit_keyring(settings: Settings, *, client: Any = None) -> KeyRing:
     if not settings.transit_key_name:
         raise ConfigurationError(f"{ENV_PREFIX}TRANSIT_KEY_NAME must be set to sign with Transit")
     keyring = load_transit_keyring(
-        client if client is not None else vault_client(settings),
+        client if client is not None else vault_client(settings.vault_config()),
         settings.transit_key_name,
         mount=settings.transit_mount,
         settings=settings,

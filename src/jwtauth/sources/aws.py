@@ -14,8 +14,9 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-from jwtauth.config import ENV_PREFIX, Settings
+from jwtauth.environment import ENV_PREFIX
 from jwtauth.errors import ConfigurationError, SecretsManagerError
+from jwtauth.sources.managers import AWSConfig
 from jwtauth.sources.transport import check_transport
 
 __all__ = ["AWSSecret", "secretsmanager_client"]
@@ -27,15 +28,15 @@ _CONFIG = Config(
 )
 
 
-def secretsmanager_client(settings: Settings) -> Any:
-    """A Secrets Manager client for the configured region and endpoint."""
-    if settings.aws_endpoint_url is not None:
-        check_transport(settings, f"{ENV_PREFIX}AWS_ENDPOINT_URL", settings.aws_endpoint_url)
+def secretsmanager_client(config: AWSConfig) -> Any:
+    """A Secrets Manager client for ``config``'s region and endpoint."""
+    if config.endpoint_url is not None:
+        check_transport(config.strictness, f"{ENV_PREFIX}AWS_ENDPOINT_URL", config.endpoint_url)
     try:
         return boto3.session.Session().client(
             "secretsmanager",
-            region_name=settings.aws_region,
-            endpoint_url=settings.aws_endpoint_url,
+            region_name=config.region,
+            endpoint_url=config.endpoint_url,
             config=_CONFIG,
         )
     except BotoCoreError as exc:  # NoRegionError and the like
@@ -56,13 +57,13 @@ class AWSSecret:
         self.secret_id = secret_id
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AWSSecret:
-        """The secret named by ``JWTAUTH_AWS_SECRET_ID``."""
-        if not settings.aws_secret_id:
+    def from_config(cls, config: AWSConfig) -> AWSSecret:
+        """The secret ``config`` names (``JWTAUTH_AWS_SECRET_ID``)."""
+        if not config.secret_id:
             raise ConfigurationError(
                 f"{ENV_PREFIX}AWS_SECRET_ID must be set to use AWS Secrets Manager"
             )
-        return cls(secretsmanager_client(settings), settings.aws_secret_id)
+        return cls(secretsmanager_client(config), config.secret_id)
 
     def fetch(self) -> bytes:
         """The secret's current value: ``SecretString`` as UTF-8, or ``SecretBinary``."""

@@ -8,21 +8,18 @@ credential files by the same rule, and loading imports them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from jwtauth.environment import Strictness
 from jwtauth.errors import InsecureKeyFileError
 from jwtauth.files import read_private_file
-
-if TYPE_CHECKING:
-    from jwtauth.config import Settings
 
 __all__ = ["read_key_file"]
 
 
-def read_key_file(path: Path, settings: Settings) -> bytes:
+def read_key_file(path: Path, strictness: Strictness) -> bytes:
     """Read a key or secret file; refuse (production) or warn about (development) a file that
     other users can read or that another user owns. Check and read use one descriptor."""
     data, problem = read_private_file(path)
     if problem is not None:
-        settings.refuse_or_warn(InsecureKeyFileError(f"key file {problem.message}"))
+        strictness.refuse_or_warn(InsecureKeyFileError(f"key file {problem.message}"))
     return data

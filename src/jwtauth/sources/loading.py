@@ -8,25 +8,28 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from jwtauth.config import ENV_PREFIX, Settings
+from jwtauth.environment import ENV_PREFIX, STRICT, Strictness
 from jwtauth.errors import (
     ConfigurationError,
     KeyConfigurationError,
     WeakSecretError,
 )
 from jwtauth.files import owned_by_us, write_private_file
+from jwtauth.keys.algorithms import Algorithm
 from jwtauth.keys.key import HMACKey, Key, generate_key, key_from_pem
 from jwtauth.keys.keyring import KeyRing
 from jwtauth.sources.key_file import read_key_file
+from jwtauth.sources.managers import ManagerConfig
 from jwtauth.sources.remote import remote_secret
 from jwtauth.sources.strength import SecretStrength, assess_secret
 
 __all__ = [
+    "KeyConfig",
     "LoadedSecret",
     "load_keyring",
     "load_secret",
@@ -37,6 +40,23 @@ __all__ = [
 ]
 
 logger = logging.getLogger("jwtauth.keys")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyConfig:
+    """Where the signing key or HMAC secret comes from: the values the loaders take
+    (``Settings.key_config()`` builds them from ``JWTAUTH_*``)."""
+
+    algorithm: Algorithm
+    secret: str | None = field(default=None, repr=False)
+    origin: str = "env"  # where ``secret`` was set: argument, env, .env or toml
+    secret_file: Path | None = None
+    private_key_file: Path | None = None
+    manager: ManagerConfig | None = None  # JWTAUTH_SECRET_SOURCE=vault|aws
+    secret_refresh: float = 300.0
+    state_dir: Path = Path(".jwtauth")
+    signer: str = "local"
+    strictness: Strictness = STRICT
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,38 +89,35 @@ def _strip_line_end(data: bytes) -> bytes:
 _REMOTE_SETTING = {"vault": f"{ENV_PREFIX}VAULT_PATH", "aws": f"{ENV_PREFIX}AWS_SECRET_ID"}
 
 
-def _remote_secret(settings: Settings) -> bytes:
-    if any(
-        v is not None for v in (settings.secret, settings.secret_file, settings.private_key_file)
-    ):
+def _remote_secret(config: KeyConfig, manager: ManagerConfig) -> bytes:
+    if any(v is not None for v in (config.secret, config.secret_file, config.private_key_file)):
         raise ConfigurationError(
-            f"{ENV_PREFIX}SECRET_SOURCE={settings.secret_source} reads the secret or key from the "
+            f"{ENV_PREFIX}SECRET_SOURCE={manager.source} reads the secret or key from the "
             f"secrets manager; unset {ENV_PREFIX}SECRET, {ENV_PREFIX}SECRET_FILE and "
             f"{ENV_PREFIX}PRIVATE_KEY_FILE"
         )
-    return _strip_line_end(remote_secret(settings).get())
+    return _strip_line_end(remote_secret(manager, ttl=config.secret_refresh).get())
 
 
-def load_secret(settings: Settings) -> LoadedSecret | None:
+def load_secret(config: KeyConfig) -> LoadedSecret | None:
     """The configured HMAC secret, or ``None`` when neither source is set."""
-    if settings.secret_source in _REMOTE_SETTING:
-        return LoadedSecret(_remote_secret(settings), settings.secret_source)
-    if settings.secret is not None and settings.secret_file is not None:
+    if config.manager is not None:
+        return LoadedSecret(_remote_secret(config, config.manager), config.manager.source)
+    if config.secret is not None and config.secret_file is not None:
         raise ConfigurationError(f"set only one of {ENV_PREFIX}SECRET and {ENV_PREFIX}SECRET_FILE")
-    if settings.secret_file is not None:
-        return LoadedSecret(_strip_line_end(read_key_file(settings.secret_file, settings)), "file")
-    if settings.secret is not None:
-        return LoadedSecret(
-            settings.secret.get_secret_value().encode("utf-8"), settings.source_of("secret")
-        )
+    if config.secret_file is not None:
+        data = read_key_file(config.secret_file, config.strictness)
+        return LoadedSecret(_strip_line_end(data), "file")
+    if config.secret is not None:
+        return LoadedSecret(config.secret.encode("utf-8"), config.origin)
     return None
 
 
-def _hmac_key(settings: Settings) -> Key:
-    secret = load_secret(settings)
+def _hmac_key(config: KeyConfig) -> Key:
+    secret = load_secret(config)
     if secret is None:
         raise ConfigurationError(
-            f"{settings.algorithm} needs {ENV_PREFIX}SECRET or {ENV_PREFIX}SECRET_FILE "
+            f"{config.algorithm} needs {ENV_PREFIX}SECRET or {ENV_PREFIX}SECRET_FILE "
             "(generate one with: jwtauth secret generate)"
         )
     setting = _REMOTE_SETTING.get(secret.source) or (
@@ -108,9 +125,9 @@ def _hmac_key(settings: Settings) -> Key:
     )
     strength = secret.strength()
     if not strength.ok:
-        settings.refuse_or_warn(WeakSecretError(f"{setting}: {strength.reason}"))
+        config.strictness.refuse_or_warn(WeakSecretError(f"{setting}: {strength.reason}"))
     try:
-        return HMACKey(secret.value, settings.algorithm)
+        return HMACKey(secret.value, config.algorithm)
     except KeyConfigurationError as exc:
         raise type(exc)(f"{setting}: {exc.message}") from None
 
@@ -129,18 +146,18 @@ def private_pem(key: Key) -> bytes:
     )
 
 
-def _development_key(settings: Settings) -> Key:
-    state = settings.state_dir
-    path = state / f"signing-key-{settings.algorithm.value}.pem"
+def _development_key(config: KeyConfig) -> Key:
+    state = config.state_dir
+    path = state / f"signing-key-{config.algorithm.value}.pem"
     if not os.path.lexists(path):
         state.mkdir(mode=0o700, parents=True, exist_ok=True)
         _check_state_dir(state)
-        key = generate_key(settings.algorithm)
+        key = generate_key(config.algorithm)
         write_private_file(path, private_pem(key))
         logger.warning("generated a development signing key in %s (kid %s)", path, key.kid)
         return key
     _check_state_dir(state)
-    return key_from_pem(read_key_file(path, settings), settings.algorithm)
+    return key_from_pem(read_key_file(path, config.strictness), config.algorithm)
 
 
 def _check_state_dir(state: Path) -> None:
@@ -151,46 +168,44 @@ def _check_state_dir(state: Path) -> None:
         raise ConfigurationError(f"{state} is writable by other users; run: chmod 700 {state}")
 
 
-def load_signing_key(settings: Settings) -> Key:
+def load_signing_key(config: KeyConfig) -> Key:
     """The signing key the settings describe, after every start-up check."""
-    if settings.signer == "transit":
+    if config.signer == "transit":
         # Fail closed: a server not yet built for Transit must not quietly sign with a local key.
         raise ConfigurationError(
             f"{ENV_PREFIX}SIGNER=transit: the keyring comes from "
             "jwtauth.lifecycle.transit.transit_keyring(settings)"
         )
-    if settings.algorithm.family == "HS":
-        if settings.private_key_file is not None:
+    if config.algorithm.family == "HS":
+        if config.private_key_file is not None:
             raise ConfigurationError(
-                f"{ENV_PREFIX}PRIVATE_KEY_FILE is for asymmetric algorithms, "
-                f"not {settings.algorithm}"
+                f"{ENV_PREFIX}PRIVATE_KEY_FILE is for asymmetric algorithms, not {config.algorithm}"
             )
-        return _hmac_key(settings)
-    if settings.secret_source in _REMOTE_SETTING:
-        key = key_from_pem(_remote_secret(settings), settings.algorithm)
+        return _hmac_key(config)
+    if config.manager is not None:
+        key = key_from_pem(_remote_secret(config, config.manager), config.algorithm)
         if not key.can_sign:
-            raise KeyConfigurationError(
-                f"{_REMOTE_SETTING[settings.secret_source]} holds a public key"
-            )
+            setting = _REMOTE_SETTING[config.manager.source]
+            raise KeyConfigurationError(f"{setting} holds a public key")
         return key
-    if settings.secret is not None or settings.secret_file is not None:
+    if config.secret is not None or config.secret_file is not None:
         raise ConfigurationError(
-            f"{ENV_PREFIX}SECRET is for HS* algorithms; {settings.algorithm} uses "
+            f"{ENV_PREFIX}SECRET is for HS* algorithms; {config.algorithm} uses "
             f"{ENV_PREFIX}PRIVATE_KEY_FILE"
         )
-    if settings.private_key_file is None:
-        if settings.is_production:
+    if config.private_key_file is None:
+        if config.strictness.production:
             raise ConfigurationError(
                 f"{ENV_PREFIX}PRIVATE_KEY_FILE must be set in production "
                 "(generate one with: jwtauth keys generate)"
             )
-        return _development_key(settings)
-    key = key_from_pem(read_key_file(settings.private_key_file, settings), settings.algorithm)
+        return _development_key(config)
+    key = key_from_pem(read_key_file(config.private_key_file, config.strictness), config.algorithm)
     if not key.can_sign:
         raise KeyConfigurationError(f"{ENV_PREFIX}PRIVATE_KEY_FILE holds a public key")
     return key
 
 
-def load_keyring(settings: Settings) -> KeyRing:
+def load_keyring(config: KeyConfig) -> KeyRing:
     """A keyring whose signing key comes from :func:`load_signing_key`."""
-    return KeyRing(load_signing_key(settings))
+    return KeyRing(load_signing_key(config))

@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from jwtauth.errors import ConfigurationError, SecretsManagerError
+from jwtauth.sources.managers import ManagerConfig, VaultConfig
 from jwtauth.types import Clock
-
-if TYPE_CHECKING:
-    from jwtauth.config import Settings
 
 __all__ = ["CachedSecret", "SecretFetcher", "remote_secret"]
 
@@ -107,20 +105,19 @@ class CachedSecret:
         return f"CachedSecret(source={self.source!r}, ttl={self.ttl!r})"
 
 
-def remote_secret(settings: Settings, *, clock: Clock = time.monotonic) -> CachedSecret:
-    """The secret the settings place in a secrets manager (``JWTAUTH_SECRET_SOURCE``), cached
-    for ``JWTAUTH_SECRET_REFRESH`` seconds. Nothing is fetched until :meth:`CachedSecret.get`."""
+def remote_secret(
+    manager: ManagerConfig, *, ttl: float, clock: Clock = time.monotonic
+) -> CachedSecret:
+    """The secret ``manager`` names (``JWTAUTH_SECRET_SOURCE``), cached for ``ttl`` seconds
+    (``JWTAUTH_SECRET_REFRESH``). Nothing is fetched until :meth:`CachedSecret.get`."""
     fetcher: SecretFetcher
-    manager = settings.secret_source
     # The client libraries are imported here, only when configured: the core never loads them.
-    if manager == "vault":
+    if isinstance(manager, VaultConfig):
         from jwtauth.sources.vault import VaultSecret  # noqa: PLC0415
 
-        fetcher = VaultSecret.from_settings(settings)
-    elif manager == "aws":
+        fetcher = VaultSecret.from_config(manager)
+    else:
         from jwtauth.sources.aws import AWSSecret  # noqa: PLC0415
 
-        fetcher = AWSSecret.from_settings(settings)
-    else:
-        raise ConfigurationError("JWTAUTH_SECRET_SOURCE names no secrets manager")
-    return CachedSecret(fetcher, ttl=settings.secret_refresh, clock=clock)
+        fetcher = AWSSecret.from_config(manager)
+    return CachedSecret(fetcher, ttl=ttl, clock=clock)

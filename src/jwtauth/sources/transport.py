@@ -7,13 +7,10 @@ and kept apart from :mod:`jwtauth.sources.remote`, which imports those clients l
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from jwtauth.environment import Strictness
 from jwtauth.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from jwtauth.config import Settings
 
 __all__ = ["check_transport"]
 
@@ -27,7 +24,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_transport(settings: Settings, setting: str, url: str) -> None:
+def check_transport(strictness: Strictness, setting: str, url: str) -> None:
     """Refuse (production) or warn about a secrets-manager URL that is not ``https``.
 
     Plain ``http`` is accepted to a loopback address only (a local Vault Agent or proxy): to any
@@ -37,7 +34,7 @@ def check_transport(settings: Settings, setting: str, url: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"{setting} must be an http(s) URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        settings.refuse_or_warn(
+        strictness.refuse_or_warn(
             ConfigurationError(
                 f"{setting} uses plain http to a remote host; use https so that the credential "
                 "and the secret are not sent in clear"

@@ -13,9 +13,10 @@ import hvac  # type: ignore[import-untyped]
 import requests
 from hvac import exceptions as hvac_errors
 
-from jwtauth.config import ENV_PREFIX, Settings
+from jwtauth.environment import ENV_PREFIX
 from jwtauth.errors import ConfigurationError, SecretsManagerError
 from jwtauth.sources.key_file import read_key_file
+from jwtauth.sources.managers import VaultConfig
 from jwtauth.sources.transport import check_transport
 
 __all__ = [
@@ -64,38 +65,36 @@ def unexpected_answer(response: object) -> str:
     return f"unexpected answer (HTTP {status}; redirects are not followed)"
 
 
-def _token(settings: Settings) -> str:
-    if settings.vault_token is not None and settings.vault_token_file is not None:
+def _token(config: VaultConfig) -> str:
+    if config.token is not None and config.token_file is not None:
         raise ConfigurationError(
             f"set only one of {ENV_PREFIX}VAULT_TOKEN and {ENV_PREFIX}VAULT_TOKEN_FILE"
         )
-    if settings.vault_token_file is not None:
-        data = read_key_file(settings.vault_token_file, settings).strip()
+    if config.token_file is not None:
+        data = read_key_file(config.token_file, config.strictness).strip()
         try:
             return data.decode("ascii")
         except UnicodeDecodeError:
             raise ConfigurationError(f"{ENV_PREFIX}VAULT_TOKEN_FILE is not a token") from None
-    if settings.vault_token is not None:
-        return settings.vault_token.get_secret_value()
+    if config.token is not None:
+        return config.token
     # hvac would fall back to VAULT_TOKEN and ~/.vault-token; configuration comes from
-    # Settings only, so the absence is an error instead.
+    # the settings only, so the absence is an error instead.
     raise ConfigurationError(
         f"{ENV_PREFIX}VAULT_TOKEN or {ENV_PREFIX}VAULT_TOKEN_FILE must be set to use Vault"
     )
 
 
-def vault_client(settings: Settings) -> Any:
+def vault_client(config: VaultConfig) -> Any:
     """An hvac client for ``JWTAUTH_VAULT_URL`` with the configured token.
 
     Redirects are not followed: requests strips ``Authorization`` from a redirect to another
     host but not Vault's ``X-Vault-Token``, so a redirect could hand the token to anyone.
     """
-    if not settings.vault_url:
+    if not config.url:
         raise ConfigurationError(f"{ENV_PREFIX}VAULT_URL must be set to use Vault")
-    check_transport(settings, f"{ENV_PREFIX}VAULT_URL", settings.vault_url)
-    return hvac.Client(
-        url=settings.vault_url, token=_token(settings), timeout=TIMEOUT, allow_redirects=False
-    )
+    check_transport(config.strictness, f"{ENV_PREFIX}VAULT_URL", config.url)
+    return hvac.Client(url=config.url, token=_token(config), timeout=TIMEOUT, allow_redirects=False)
 
 
 class VaultSecret:
@@ -111,16 +110,11 @@ class VaultSecret:
         self.field = field
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> VaultSecret:
-        """The secret named by ``JWTAUTH_VAULT_MOUNT``/``_PATH``/``_FIELD``."""
-        if not settings.vault_path:
+    def from_config(cls, config: VaultConfig) -> VaultSecret:
+        """The secret ``config`` names (``JWTAUTH_VAULT_MOUNT``/``_PATH``/``_FIELD``)."""
+        if not config.path:
             raise ConfigurationError(f"{ENV_PREFIX}VAULT_PATH must be set to use Vault")
-        return cls(
-            vault_client(settings),
-            path=settings.vault_path,
-            mount=settings.vault_mount,
-            field=settings.vault_field,
-        )
+        return cls(vault_client(config), path=config.path, mount=config.mount, field=config.field)
 
     def _where(self) -> str:
         return f"Vault KV {self.mount}/{self.path}"
