@@ -5,7 +5,7 @@ behind the trusted proxies."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
 import anyio
@@ -249,7 +249,6 @@ class BodyLimitMiddleware:
 
         received = 0
         refused = False
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received, refused
@@ -265,21 +264,15 @@ class BodyLimitMiddleware:
                     return {"type": "http.disconnect"}
             return message
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if refused and not started:
-                return  # the app's answer to a body it never got: the 413 below is the answer
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except Exception:
-            if not refused:
-                raise
-            # The app failed on the body it was refused; the client gets the 413 instead.
-        if refused and not started:
-            await self._too_large(scope, receive, send)
+        await _unless_refused(
+            self.app,
+            scope,
+            receive,
+            send,
+            guarded_receive=limited_receive,
+            refused=lambda: refused,
+            refusal=self._too_large,
+        )
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = problem(
@@ -317,7 +310,6 @@ class BodyDeadlineMiddleware:
         deadline = anyio.current_time() + self.timeout
         complete = False
         expired = False
-        started = False
 
         async def timed_receive() -> Message:
             nonlocal complete, expired
@@ -335,28 +327,59 @@ class BodyDeadlineMiddleware:
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if expired and not started:
-                return  # the app's answer to a body it never got: the 408 below is the answer
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        await _unless_refused(
+            self.app,
+            scope,
+            receive,
+            send,
+            guarded_receive=timed_receive,
+            refused=lambda: expired,
+            refusal=self._too_late,
+        )
 
-        try:
-            await self.app(scope, timed_receive, guarded_send)
-        except Exception:
-            if not expired:
-                raise
-            # The app failed on the body that never came; the client gets the 408 instead.
-        if expired and not started:
-            refusal = problem(
-                408,
-                f"The request body was not received within {self.timeout:g} s.",
-                code="request_timeout",
-                # The rest of the body may never come: nothing more is read from this client.
-                headers={"Connection": "close"},
-            )
-            await refusal(scope, receive, send)
+    async def _too_late(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = problem(
+            408,
+            f"The request body was not received within {self.timeout:g} s.",
+            code="request_timeout",
+            # The rest of the body may never come: nothing more is read from this client.
+            headers={"Connection": "close"},
+        )
+        await refusal(scope, receive, send)
+
+
+async def _unless_refused(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    guarded_receive: Receive,
+    refused: Callable[[], bool],
+    refusal: ASGIApp,
+) -> None:
+    """Run ``app`` on ``guarded_receive``; once ``refused()`` (the body middlewares decided
+    against the body), drop the app's answer unless it had begun, and send ``refusal``.
+
+    The app is told the client left (``http.disconnect``) and may fail on that: its failure is
+    the refusal's, not an error of its own.
+    """
+    started = False
+
+    async def guarded_send(message: Message) -> None:
+        nonlocal started
+        if refused() and not started:
+            return  # the app's answer to a body it never got: the refusal is the answer
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, guarded_receive, guarded_send)
+    except Exception:
+        if not refused():
+            raise
+    if refused() and not started:
+        await refusal(scope, receive, send)
 
 
 def _declared_length(scope: Scope) -> int | None:
