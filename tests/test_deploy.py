@@ -13,22 +13,15 @@ token won twice.
 
 from __future__ import annotations
 
-import random
 import shutil
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 from deploy.topology import topology
 
 from jwtauth.redis_namespace import redis_namespace
 from tests.conftest import service_unavailable
-from tests.server.test_fleet_faults import Record, cycle, post, progressed, ready, wait_for
-
-WORKERS = 4
+from tests.fleet import Record, assert_nothing_lost, load, progressed, ready, wait_for
 
 
 def test_the_documented_topology_loses_nothing_through_cluster_failovers(
@@ -43,14 +36,6 @@ def test_the_documented_topology_loses_nothing_through_cluster_failovers(
         issuer = fleet.env["JWTAUTH_ISSUER"]
         slot_key = f"jwtauth:{{{redis_namespace(None, issuer)}}}:rev:x"
         record = Record()
-        stop = threading.Event()
-
-        def work(seed: int) -> None:
-            rng = random.Random(seed)  # noqa: S311 - load shape, not a secret
-            while not stop.is_set():
-                cycle(bases, record, rng)
-                with record.lock:
-                    record.cycles += 1
 
         def owner_is_not(node: object) -> bool:
             try:
@@ -61,44 +46,24 @@ def test_the_documented_topology_loses_nothing_through_cluster_failovers(
         def all_ready() -> bool:
             return cluster.healthy() and all(ready(base) for base in bases)
 
-        with ThreadPoolExecutor(WORKERS) as pool:
-            futures = [pool.submit(work, seed) for seed in range(WORKERS)]
-            try:
-                wait_for(progressed(record, 6), "load before the faults")
-                owner = cluster.primary_for(slot_key)
-                owner.kill()
-                wait_for(progressed(record, 4), "load through the failover")
-                cluster.wait_healthy()
-                owner.start()  # its nodes.conf brings it back, as a replica now
-                wait_for(all_ready, "ready after the killed primary came back")
-                wait_for(progressed(record, 4), "load after the first failover")
-                frozen = cluster.primary_for(slot_key)
-                frozen.freeze()
-                wait_for(lambda: owner_is_not(frozen), "second failover")
-                wait_for(progressed(record, 4), "load with the old owner frozen")
-                frozen.thaw()
-                wait_for(all_ready, "ready after the thaw")
-                wait_for(progressed(record, 4), "load after it all")
-            finally:
-                stop.set()
-            for future in futures:
-                future.result()
+        with load(bases, record):
+            wait_for(progressed(record, 6), "load before the faults")
+            owner = cluster.primary_for(slot_key)
+            owner.kill()
+            wait_for(progressed(record, 4), "load through the failover")
+            cluster.wait_healthy()
+            owner.start()  # its nodes.conf brings it back, as a replica now
+            wait_for(all_ready, "ready after the killed primary came back")
+            wait_for(progressed(record, 4), "load after the first failover")
+            frozen = cluster.primary_for(slot_key)
+            frozen.freeze()
+            wait_for(lambda: owner_is_not(frozen), "second failover")
+            wait_for(progressed(record, 4), "load with the old owner frozen")
+            frozen.thaw()
+            wait_for(all_ready, "ready after the thaw")
+            wait_for(progressed(record, 4), "load after it all")
         later = fleet.start_one("later")
-        assert record.unexpected == [], record.statuses
-        assert record.statuses["logout", 204] > 10, record.statuses
-        assert max(record.won.values()) <= 1  # no refresh token rotated twice
-        for tokens in record.logged_out:
-            access = {"Authorization": f"Bearer {tokens['access_token']}"}
-            for base in [*bases, later]:
-                deadline = time.monotonic() + 10.0
-                while (
-                    status := httpx.get(f"{base}/auth/me", headers=access, timeout=15).status_code
-                ) != 401:
-                    assert status in (200, 503), status
-                    assert time.monotonic() < deadline, f"{base} still accepts a logged-out token"
-                    time.sleep(0.05)
-            refreshed = post(later, "/auth/refresh", {"refresh_token": tokens["refresh_token"]})
-            assert refreshed.status_code == 401
+        assert_nothing_lost(record, [*bases, later], later)
 
 
 @pytest.mark.parametrize("argv", [["--help"]])
