@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -31,7 +32,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_TEST_URL = os.environ.get("JWTAUTH_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
-def service_unavailable(name: str, reason: str) -> None:
+def service_unavailable(name: str, reason: str) -> NoReturn:
     """Skip, or fail when JWTAUTH_REQUIRE_SERVICES=1, because ``name`` cannot be reached."""
     if os.environ.get("JWTAUTH_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{name} is required (JWTAUTH_REQUIRE_SERVICES=1) but {reason}")

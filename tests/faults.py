@@ -36,6 +36,7 @@ __all__ = [
     "private_postgres",
     "private_redis",
     "private_sentinel",
+    "redis_binaries",
 ]
 
 
@@ -90,7 +91,6 @@ def private_redis(directory: Path) -> Iterator[PrivateRedis]:
     binary = shutil.which("redis-server")
     if binary is None:
         service_unavailable("redis-server", "the binary is not on PATH")
-        return
     server = PrivateRedis(directory, binary)
     server.start()
     try:
@@ -171,13 +171,17 @@ class PrivateSentinel:
         self.primary.close()
 
 
-@contextmanager
-def private_sentinel(directory: Path, down_after_ms: int = 500) -> Iterator[PrivateSentinel]:
+def redis_binaries() -> tuple[str, str]:
+    """``redis-server`` and ``redis-cli`` from the PATH, else the service is unavailable."""
     binary, cli = shutil.which("redis-server"), shutil.which("redis-cli")
     if binary is None or cli is None:
         service_unavailable("redis-server and redis-cli", "the binaries are not on PATH")
-        return
-    topology = PrivateSentinel(directory, binary, cli, down_after_ms)
+    return binary, cli
+
+
+@contextmanager
+def private_sentinel(directory: Path, down_after_ms: int = 500) -> Iterator[PrivateSentinel]:
+    topology = PrivateSentinel(directory, *redis_binaries(), down_after_ms)
     try:
         topology.start()
         yield topology
@@ -187,11 +191,7 @@ def private_sentinel(directory: Path, down_after_ms: int = 500) -> Iterator[Priv
 
 @contextmanager
 def private_cluster(directory: Path, node_timeout_ms: int = 1000) -> Iterator[PrivateCluster]:
-    binary, cli = shutil.which("redis-server"), shutil.which("redis-cli")
-    if binary is None or cli is None:
-        service_unavailable("redis-server and redis-cli", "the binaries are not on PATH")
-        return
-    cluster = PrivateCluster(directory, binary, cli, node_timeout_ms)
+    cluster = PrivateCluster(directory, *redis_binaries(), node_timeout_ms)
     try:
         cluster.create()
         yield cluster

@@ -13,22 +13,20 @@ token won twice.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from deploy.topology import topology
 
 from jwtauth.redis_namespace import redis_namespace
-from tests.conftest import service_unavailable
+from tests.faults import redis_binaries
 from tests.fleet import Record, assert_nothing_lost, load, progressed, ready, wait_for
 
 
 def test_the_documented_topology_loses_nothing_through_cluster_failovers(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-        service_unavailable("redis-server and redis-cli", "the binaries are not on PATH")
+    redis_binaries()  # skips, or fails under JWTAUTH_REQUIRE_SERVICES, without them
     # One client address drives every user: the per-address limits would refuse the load.
     unlimited = {"JWTAUTH_RATE_LIMITS": "false"}
     with topology(tmp_path, postgres_url, 3, unlimited) as (cluster, fleet):

@@ -13,12 +13,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from jwtauth.ratelimit import DEFAULT_POLICIES
-from jwtauth.ratelimit.redis import RedisRateLimiter
 from jwtauth.stores.redis import RedisRevocationStore
 from jwtauth.stores.redis_client import is_cluster
 from tests.faults import PrivateCluster, private_cluster
-from tests.stores.support import ISS, claims, wait_until
+from tests.stores.support import (
+    ISS,
+    claims,
+    hits_allowed_across_two,
+    revoke_once_accepted,
+    wait_until,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -67,19 +71,7 @@ async def test_a_revocation_reaches_every_store_and_a_later_one_loads_it(
 
 
 async def test_rate_limits_are_shared_by_every_instance(cluster: PrivateCluster) -> None:
-    namespace = uuid.uuid4().hex[:12]
-    policy = DEFAULT_POLICIES["login-ip"]  # 5 a minute
-    first = RedisRateLimiter(cluster.url, namespace=namespace)
-    second = RedisRateLimiter(cluster.url, namespace=namespace)
-    try:
-        decisions = [
-            await (first if i % 2 else second).hit(policy, "203.0.113.7") for i in range(8)
-        ]
-        assert [d.allowed for d in decisions].count(True) == 5
-        assert await first.ping()
-    finally:
-        await first.close()
-        await second.close()
+    assert await hits_allowed_across_two(cluster.url, "203.0.113.7") == 5
 
 
 async def test_a_failover_of_the_slots_primary_loses_no_revocation(
@@ -94,14 +86,7 @@ async def test_a_failover_of_the_slots_primary_loses_no_revocation(
         await asyncio.to_thread(cluster.wait_healthy)
         # Writes go to the new primary (the client follows the move) and the follower,
         # subscribed again at the slot's new owner, hears them.
-        deadline = time.monotonic() + 20.0
-        while True:
-            try:
-                await writer.revoke_token(ISS, "after", time.time() + 300)
-                break
-            except Exception:
-                assert time.monotonic() < deadline, "no write accepted after the failover"
-                await asyncio.sleep(0.1)
+        await revoke_once_accepted(writer, "after", timeout=20.0)
         await wait_until(lambda: follower.view.is_revoked(claims("after")), timeout=15.0)
         assert follower.view.is_revoked(claims("before"))  # kept, and on the replica too
         await wait_until(lambda: follower.live, timeout=15.0)

@@ -13,11 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from jwtauth.ratelimit import DEFAULT_POLICIES
-from jwtauth.ratelimit.redis import RedisRateLimiter
 from jwtauth.stores.redis import RedisRevocationStore
 from tests.faults import PrivateSentinel, private_sentinel
-from tests.stores.support import ISS, claims, wait_until
+from tests.stores.support import (
+    ISS,
+    claims,
+    hits_allowed_across_two,
+    revoke_once_accepted,
+    wait_until,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -33,18 +37,7 @@ def store(sentinel: PrivateSentinel, namespace: str) -> RedisRevocationStore:
 
 
 async def test_limits_are_shared_through_the_sentinels_primary(sentinel: PrivateSentinel) -> None:
-    namespace = uuid.uuid4().hex[:12]
-    first = RedisRateLimiter(sentinel.url, namespace=namespace)
-    second = RedisRateLimiter(sentinel.url, namespace=namespace)
-    try:
-        policy = DEFAULT_POLICIES["login-ip"]  # 5 a minute
-        decisions = [
-            await (first if i % 2 else second).hit(policy, "198.51.100.9") for i in range(8)
-        ]
-        assert [d.allowed for d in decisions].count(True) == 5
-    finally:
-        await first.close()
-        await second.close()
+    assert await hits_allowed_across_two(sentinel.url, "198.51.100.9") == 5
 
 
 async def test_a_failover_loses_no_revocation_and_the_subscription_follows(
@@ -57,14 +50,7 @@ async def test_a_failover_loses_no_revocation_and_the_subscription_follows(
         replica = sentinel.replica.port
         sentinel.primary.kill()
         await asyncio.to_thread(sentinel.wait, lambda: sentinel.primary_port() == replica)
-        deadline = time.monotonic() + 20.0
-        while True:
-            try:
-                await writer.revoke_token(ISS, "after", time.time() + 300)
-                break
-            except Exception:
-                assert time.monotonic() < deadline, "no write accepted after the failover"
-                await asyncio.sleep(0.1)
+        await revoke_once_accepted(writer, "after", timeout=20.0)
         await wait_until(lambda: follower.view.is_revoked(claims("after")), timeout=15.0)
         await wait_until(lambda: follower.live, timeout=15.0)
     async with store(sentinel, namespace) as later:  # the promoted replica had the keys
