@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -171,7 +172,9 @@ def run(processes: int, workdir: Path, secret: str, seconds: int, soak: bool = F
 
 def report(results: list[Result], soak: Result | None, soak_seconds: int) -> None:
     print("jwtauth serve fleet: verify-heavy traffic on PostgreSQL + Redis")
-    print(f"Python {sys.version.split()[0]}, {_cpus()} CPUs; one uvicorn worker per process;")
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; one uvicorn worker per process;"
+    )
     print(
         f"per process: wrk -c{CONNECTIONS_PER_PROCESS} -d{SECONDS}s with bench/lua/mixed.lua "
         "(90% GET /auth/claims, 8% POST /auth/refresh, 2% POST /auth/login), all at once"
@@ -196,12 +199,6 @@ def report(results: list[Result], soak: Result | None, soak_seconds: int) -> Non
                 f"  process {index + 1}: RSS {start:.0f} MiB after the warm-up, {end:.0f} MiB "
                 f"at the end ({end - start:+.0f} MiB)"
             )
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 def main(argv: list[str]) -> int:
